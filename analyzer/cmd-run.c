@@ -1,0 +1,423 @@
+/*
+ * heapscope run: runs a command with the preload library injected and says where its database
+ * went.  The settings travel in the environment (heapscope(7)): LD_PRELOAD gets the library in
+ * front of whatever it held, the options become HEAPSCOPE_OUTPUT, HEAPSCOPE_DEPTH,
+ * HEAPSCOPE_INTERVAL and HEAPSCOPE_SIGNAL, and HEAPSCOPE_TARGET_PID names the child so the preload
+ * stays dormant in the processes the child executes (unless --follow).
+ *
+ * While the child runs, heapscope behaves like system(3): it ignores SIGINT and SIGQUIT (the
+ * terminal sends them to the child too) and forwards SIGTERM and SIGHUP to the child.  Those four
+ * are blocked from before the fork until the child's pid is known, and the child restores them
+ * before exec.  An exec failure comes back through a close-on-exec pipe, so it is reported by
+ * main like any error (status 127 for a missing command, 126 otherwise).  The child's exit
+ * status becomes heapscope's; if it died of a signal, main raises the same signal.
+ */
+#include "heapscope.h"
+
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <glob.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef HS_PRELOAD_PATH
+#define HS_PRELOAD_PATH "/usr/local/lib/heapscope/libheapscope.so"
+#endif
+
+/* The signals the parent handles while it waits, and what it does with them. */
+static const struct {
+	int	sig;		/* signal number */
+	int	forward;	/* 1: send it to the child; 0: ignore it */
+} run_signals[] = {
+	{ SIGINT, 0 },
+	{ SIGQUIT, 0 },
+	{ SIGTERM, 1 },
+	{ SIGHUP, 1 }
+};
+#define RUN_NSIGNALS (sizeof run_signals / sizeof run_signals[0])
+
+/* The child's pid, for the forwarding handler; 0 while there is none. */
+static volatile sig_atomic_t run_child;
+
+/* The options of one run. */
+struct run_options {
+	const char	*output;	/* -o pattern, NULL for the preload's default name */
+	const char	*depth;		/* --depth, NULL if not given */
+	const char	*interval;	/* --interval, NULL if not given */
+	const char	*signal;	/* --signal, NULL if not given */
+	int		 follow;	/* --follow: trace the processes the child executes too */
+};
+
+/* Sends the signal to the child. */
+static void
+run_forward(int sig)
+{
+	int saved = errno;
+
+	if (run_child > 0)
+		kill((pid_t)run_child, sig);
+	errno = saved;
+}
+
+/*
+ * Returns 1 if S names a signal the preload accepts for snapshots (heapscope(7)): a name like
+ * USR2 or SIGUSR2, RTMIN+N, a number, or "none"; signals that cannot be caught, and those that
+ * report faults, are refused.
+ */
+static int
+run_valid_signal(const char *s)
+{
+	static const char *const names[] = {
+		"HUP", "INT", "QUIT", "USR1", "USR2", "TERM", "ALRM", "PROF", "WINCH", "URG",
+		"PWR", "TTIN", "TTOU", "VTALRM", "XCPU", "XFSZ", NULL
+	};
+	const char *const *name;
+	char *end;
+	long n;
+
+	if (strcmp(s, "none") == 0)
+		return 1;
+	if (strncmp(s, "SIG", 3) == 0)
+		s += 3;
+	for (name = names; *name != NULL; name++) {
+		if (strcmp(s, *name) == 0)
+			return 1;
+	}
+	if (strncmp(s, "RTMIN+", 6) == 0) {
+		s += 6;
+		if (*s < '0' || *s > '9')
+			return 0;
+		n = strtol(s, &end, 10);
+		return *end == '\0' && n <= SIGRTMAX - SIGRTMIN;
+	}
+	if (*s < '0' || *s > '9')
+		return 0;
+	errno = 0;
+	n = strtol(s, &end, 10);
+	return errno == 0 && *end == '\0' && n <= SIGRTMAX && n != SIGKILL && n != SIGSTOP &&
+	    n != SIGSEGV && n != SIGBUS && n != SIGILL && n != SIGFPE;
+}
+
+/* Parses the options into *O; returns the index of the command in ARGV, or -1 on a usage error. */
+static int
+run_parse(int argc, char **argv, struct run_options *o, char **cause)
+{
+	static const struct option options[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "depth", required_argument, NULL, 'd' },
+		{ "interval", required_argument, NULL, 'i' },
+		{ "signal", required_argument, NULL, 's' },
+		{ "follow", no_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 }
+	};
+	char *end;
+	long n;
+	double d;
+	int c;
+
+	memset(o, 0, sizeof *o);
+	/* "+": options end at the command, whose own options are its business. */
+	while ((c = getopt_long(argc, argv, "+o:", options, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			if (*optarg == '\0') {
+				*cause = xstrdup("bad -o \"\" (a file name)");
+				return -1;
+			}
+			o->output = optarg;
+			break;
+		case 'd':
+			errno = 0;
+			n = strtol(optarg, &end, 10);
+			if (*optarg < '0' || *optarg > '9' || *end != '\0' || errno != 0 || n < 1 ||
+			    n > INT_MAX) {
+				*cause = xasprintf("bad --depth %s (a number of frames)",
+				    quote(optarg));
+				return -1;
+			}
+			o->depth = optarg;
+			break;
+		case 'i':
+			errno = 0;
+			d = strtod(optarg, &end);
+			if (end == optarg || *end != '\0' || errno != 0 || !(d >= 0) || d > 1e9) {
+				*cause = xasprintf("bad --interval %s (a number of seconds)",
+				    quote(optarg));
+				return -1;
+			}
+			o->interval = optarg;
+			break;
+		case 's':
+			if (!run_valid_signal(optarg)) {
+				*cause = xasprintf("bad --signal %s (a name like USR2 or SIGUSR2,"
+				    " a number, or none)", quote(optarg));
+				return -1;
+			}
+			o->signal = optarg;
+			break;
+		case 'f':
+			o->follow = 1;
+			break;
+		default:
+			return -1;
+		}
+	}
+	if (optind >= argc)
+		return -1;
+	return optind;
+}
+
+/* Returns PATH made absolute against the working directory, in a new string; NULL on error. */
+static char *
+run_absolute(const char *path, char **cause)
+{
+	char cwd[PATH_MAX];
+
+	if (path[0] == '/')
+		return xstrdup(path);
+	if (getcwd(cwd, sizeof cwd) == NULL) {
+		*cause = xasprintf("working directory: %s", strerror(errno));
+		return NULL;
+	}
+	return xasprintf("%s/%s", cwd, path);
+}
+
+/* Sets the environment the preload reads; returns 0, or -1 with *CAUSE set. */
+static int
+run_environment(const struct run_options *o, const char *library, char **cause)
+{
+	const char *old = getenv("LD_PRELOAD");
+	char *preload, *output;
+	int rc;
+
+	if (old != NULL && *old != '\0')
+		preload = xasprintf("%s:%s", library, old);
+	else
+		preload = xstrdup(library);
+	rc = setenv("LD_PRELOAD", preload, 1);
+	free(preload);
+	if (rc == 0 && o->output != NULL) {
+		/* Absolute, so a child that changes directory still writes where we look. */
+		if ((output = run_absolute(o->output, cause)) == NULL)
+			return -1;
+		rc = setenv("HEAPSCOPE_OUTPUT", output, 1);
+		free(output);
+	}
+	if (rc == 0 && o->depth != NULL)
+		rc = setenv("HEAPSCOPE_DEPTH", o->depth, 1);
+	if (rc == 0 && o->interval != NULL)
+		rc = setenv("HEAPSCOPE_INTERVAL", o->interval, 1);
+	if (rc == 0 && o->signal != NULL)
+		rc = setenv("HEAPSCOPE_SIGNAL", o->signal, 1);
+	/* Not inherited from an outer heapscope run: set per child, or not at all. */
+	if (rc == 0)
+		rc = unsetenv("HEAPSCOPE_TARGET_PID");
+	if (rc != 0) {
+		*cause = xasprintf("environment: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Returns the -o pattern with %p expanded to PID and %% to %, in a new string. */
+static char *
+run_expand(const char *pattern, pid_t pid)
+{
+	char *out, *s;
+	size_t n = 0, len = strlen(pattern) * 12 + 1;
+
+	out = xmalloc(len);
+	for (; *pattern != '\0'; pattern++) {
+		if (pattern[0] == '%' && pattern[1] == 'p') {
+			n += snprintf(out + n, len - n, "%ld", (long)pid);
+			pattern++;
+		} else if (pattern[0] == '%' && pattern[1] == '%') {
+			out[n++] = '%';
+			pattern++;
+		} else
+			out[n++] = *pattern;
+	}
+	out[n] = '\0';
+	s = xstrdup(out);
+	free(out);
+	return s;
+}
+
+/* Returns the database the child PID wrote, in a new string, or NULL if there is none. */
+static char *
+run_database(const struct run_options *o, pid_t pid)
+{
+	struct stat sb;
+	glob_t g;
+	char *path, *pattern;
+
+	if (o->output != NULL) {
+		path = run_expand(o->output, pid);
+		if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode))
+			return path;
+		free(path);
+		return NULL;
+	}
+	/* heapscope.<program>.<pid>.db, where the program's name may not be the command's. */
+	pattern = xasprintf("heapscope.*.%ld.db", (long)pid);
+	path = NULL;
+	if (glob(pattern, 0, NULL, &g) == 0 && g.gl_pathc > 0)
+		path = xstrdup(g.gl_pathv[0]);
+	globfree(&g);
+	free(pattern);
+	return path;
+}
+
+/* In the child: restores the signals, names itself as the target and executes ARGV. */
+static void __attribute__((noreturn))
+run_child_exec(char **argv, const struct run_options *o, const struct sigaction *saved,
+    const sigset_t *mask, int fd)
+{
+	char pid[32];
+	size_t i;
+	int error;
+
+	for (i = 0; i < RUN_NSIGNALS; i++)
+		sigaction(run_signals[i].sig, &saved[i], NULL);
+	sigprocmask(SIG_SETMASK, mask, NULL);
+	if (!o->follow) {
+		snprintf(pid, sizeof pid, "%ld", (long)getpid());
+		if (setenv("HEAPSCOPE_TARGET_PID", pid, 1) != 0) {
+			error = errno;
+			goto fail;
+		}
+	}
+	execvp(argv[0], argv);
+	error = errno;
+fail:
+	/* The parent reports it; nothing useful can be done if the write fails. */
+	if (write(fd, &error, sizeof error) < 0)
+		_exit(126);
+	_exit(error == ENOENT ? 127 : 126);
+}
+
+static enum cmd_retval
+cmd_run_exec(int argc, char **argv, struct cmd_exit *exit_how, char **cause)
+{
+	struct run_options o;
+	struct sigaction act, saved[RUN_NSIGNALS];
+	sigset_t block, mask;
+	const char *library;
+	char *real, *database;
+	char **command;
+	pid_t pid;
+	ssize_t n;
+	size_t i;
+	int first, fds[2], status, error = 0;
+
+	if ((first = run_parse(argc, argv, &o, cause)) < 0)
+		return CMD_RETURN_USAGE;
+	command = argv + first;
+
+	library = getenv("HEAPSCOPE_LIBRARY");
+	if (library == NULL || *library == '\0')
+		library = HS_PRELOAD_PATH;
+	/* Absolute, so the processes the child runs in other directories load it too. */
+	if ((real = realpath(library, NULL)) == NULL) {
+		*cause = xasprintf("preload library %s: %s", quote(library), strerror(errno));
+		return CMD_RETURN_ERROR;
+	}
+	if (access(real, R_OK) != 0) {
+		*cause = xasprintf("preload library %s: %s", quote(real), strerror(errno));
+		free(real);
+		return CMD_RETURN_ERROR;
+	}
+	if (run_environment(&o, real, cause) != 0) {
+		free(real);
+		return CMD_RETURN_ERROR;
+	}
+	free(real);
+	if (pipe2(fds, O_CLOEXEC) != 0) {
+		*cause = xasprintf("pipe: %s", strerror(errno));
+		return CMD_RETURN_ERROR;
+	}
+
+	sigemptyset(&block);
+	for (i = 0; i < RUN_NSIGNALS; i++)
+		sigaddset(&block, run_signals[i].sig);
+	sigprocmask(SIG_BLOCK, &block, &mask);
+	for (i = 0; i < RUN_NSIGNALS; i++) {
+		memset(&act, 0, sizeof act);
+		act.sa_handler = run_signals[i].forward ? run_forward : SIG_IGN;
+		sigemptyset(&act.sa_mask);
+		act.sa_flags = SA_RESTART;
+		sigaction(run_signals[i].sig, &act, &saved[i]);
+	}
+
+	fflush(stdout);
+	fflush(stderr);
+	if ((pid = fork()) == 0)
+		run_child_exec(command, &o, saved, &mask, fds[1]);
+	if (pid > 0)
+		run_child = pid;
+	else
+		error = errno;
+	sigprocmask(SIG_SETMASK, &mask, NULL);
+	close(fds[1]);
+	if (pid < 0) {
+		close(fds[0]);
+		for (i = 0; i < RUN_NSIGNALS; i++)
+			sigaction(run_signals[i].sig, &saved[i], NULL);
+		*cause = xasprintf("fork: %s", strerror(error));
+		return CMD_RETURN_ERROR;
+	}
+
+	/* End of file: the exec worked.  An int: its errno. */
+	do
+		n = read(fds[0], &error, sizeof error);
+	while (n < 0 && errno == EINTR);
+	close(fds[0]);
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			*cause = xasprintf("wait: %s", strerror(errno));
+			return CMD_RETURN_ERROR;
+		}
+	}
+	run_child = 0;
+	for (i = 0; i < RUN_NSIGNALS; i++)
+		sigaction(run_signals[i].sig, &saved[i], NULL);
+
+	if (n == (ssize_t)sizeof error) {
+		*cause = xasprintf("%s: %s", quote(command[0]), strerror(error));
+		exit_how->status = error == ENOENT ? 127 : 126;
+		return CMD_RETURN_ERROR;
+	}
+
+	if ((database = run_database(&o, pid)) != NULL)
+		fprintf(stderr, "heapscope: database in %s\n", database);
+	else
+		fputs("heapscope: no database was written\n", stderr);
+	free(database);
+
+	if (WIFSIGNALED(status)) {
+		*cause = xasprintf("%s killed by signal %d (%s)%s", quote(command[0]),
+		    WTERMSIG(status), strsignal(WTERMSIG(status)),
+		    WCOREDUMP(status) ? ", core dumped" : "");
+		exit_how->signal = WTERMSIG(status);
+		exit_how->status = 128 + WTERMSIG(status);
+		return CMD_RETURN_ERROR;
+	}
+	exit_how->status = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+	return CMD_RETURN_NORMAL;
+}
+
+const struct cmd_entry cmd_run_entry = {
+	.name = "run",
+	.usage = "[-o FILE] [--depth N] [--interval SECONDS] [--signal SIG|none] [--follow]"
+	    " -- COMMAND [ARG...]",
+	.help = "Run COMMAND with its heap traced into a database (-o FILE, %p is the pid).",
+	.exec = cmd_run_exec
+};

@@ -1,0 +1,25 @@
+/*
+ * The heapscope database format, shared by the preload (which writes it) and the analyzer (which
+ * reads it and caches symbols in it).  A database holds one traced process.  The format version is
+ * kept in PRAGMA user_version; a reader refuses any other version.  heapscope-schema(5) documents
+ * every table and column; schema.c holds the SQL that creates them.
+ */
+#ifndef HS_SCHEMA_H
+#define HS_SCHEMA_H
+
+/* The value of PRAGMA user_version in every database of this format. */
+#define HS_SCHEMA_VERSION 1
+
+/* The application_id a heapscope database carries ("HpSc"), so file(1) and we can recognise it. */
+#define HS_APPLICATION_ID 0x48705363
+
+/* The snapshot triggers, as stored in snapshots.trigger. */
+#define HS_TRIGGER_API "api"
+#define HS_TRIGGER_SIGNAL "signal"
+#define HS_TRIGGER_INTERVAL "interval"
+#define HS_TRIGGER_EXIT "exit"
+
+/* SQL that creates every table of an empty database, in one string for sqlite3_exec. */
+extern const char hs_schema_sql[];
+
+#endif

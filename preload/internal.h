@@ -1,0 +1,236 @@
+/*
+ * Declarations shared by the files of libheapscope.so.  Nothing here is exported: the library is
+ * built with -fvisibility=hidden and only the hooks (hooks.c) and the heapscope_* API carry
+ * HS_EXPORT.
+ *
+ * Locking, outermost first: snap_lock (one snapshot at a time) > thread_registry_lock > the
+ * shard locks in index order > map_lock > stack_lock.  The allocation path takes one shard lock
+ * at a time and nothing else (stack_lock only on a new stack).  Everything that a snapshot must
+ * see consistently (blocks, per-thread site counts, thread totals) changes only under a shard
+ * lock, so holding every shard lock freezes it.
+ */
+#ifndef HS_INTERNAL_H
+#define HS_INTERNAL_H
+
+#include <sys/types.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "schema.h"
+
+#define HS_EXPORT __attribute__((visibility("default")))
+#define HS_TLS __attribute__((tls_model("initial-exec")))
+#define HS_LIKELY(x) __builtin_expect(!!(x), 1)
+#define HS_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* Lifetime histogram: bucket b counts lifetimes in [2^b, 2^(b+1)) ns; the last is open-ended. */
+#define HS_HIST 48
+
+/* Tracing state, hs_state. */
+enum {
+	HS_BOOT,	/* before the constructor: nothing is recorded */
+	HS_ON,		/* recording */
+	HS_OFF		/* stopped for good: dormant, failed, or after the exit snapshot */
+};
+extern _Atomic int hs_state;
+
+/* Settings read from the environment once, at start-up (boot.c). */
+struct hs_config {
+	int depth;		/* frames kept per stack, 1..UNWIND_MAX_DEPTH */
+	int signal;		/* snapshot signal, 0 for none */
+	double interval;	/* seconds between interval snapshots, 0 for none */
+	char output[PATH_MAX];	/* output pattern, absolute, "%p" not yet expanded */
+	int explicit_output;	/* 1 when HEAPSCOPE_OUTPUT gave the pattern */
+};
+extern struct hs_config hs_cfg;
+
+/* A spin lock for the short critical sections of the allocation path. */
+typedef struct {
+	atomic_int locked;	/* 1 while held */
+} hs_spin;
+void spin_lock(hs_spin *);
+static inline void
+spin_unlock(hs_spin *s)
+{
+	atomic_store_explicit(&s->locked, 0, memory_order_release);
+}
+
+/* boot.c */
+extern void *(*real_malloc)(size_t);
+extern void (*real_free)(void *);
+extern void *(*real_calloc)(size_t, size_t);
+extern void *(*real_realloc)(void *, size_t);
+extern int (*real_posix_memalign)(void **, size_t, size_t);
+extern void *(*real_aligned_alloc)(size_t, size_t);
+extern void *(*real_memalign)(size_t, size_t);
+extern void *(*real_valloc)(size_t);
+extern void *(*real_pvalloc)(size_t);
+extern size_t (*real_malloc_usable_size)(void *);
+extern void *(*real_mmap)(void *, size_t, int, int, int, off_t);
+extern int (*real_munmap)(void *, size_t);
+extern void *(*real_mremap)(void *, size_t, size_t, int, ...);
+extern void *(*real_dlopen)(const char *, int);
+extern int (*real_dlclose)(void *);
+extern void (*real__exit)(int);
+void boot_symbols(void);
+void *boot_alloc(size_t size, size_t align);
+int boot_owns(const void *);
+size_t boot_size(const void *);
+extern pid_t hs_pid;
+extern uint64_t hs_start_ticks;
+extern double hs_start_time;
+uint64_t clock_ticks(void);
+double clock_ticks_to_sec(uint64_t);
+uint64_t clock_ticks_to_ns(uint64_t);
+double clock_now(void);
+
+/* log.c */
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* mem.c: memory for heapscope's own data, straight from the kernel. */
+void *mem_map(size_t size);
+void mem_unmap(void *, size_t size);
+void *mem_grow(void *, size_t old_size, size_t new_size);
+
+/* Per-allocation-site counters kept by each thread (thread.c). */
+struct site_counts {
+	uint64_t allocs;	/* blocks allocated at the site */
+	uint64_t frees;		/* of those, freed or moved by realloc */
+	uint64_t alloc_bytes;	/* bytes allocated */
+	uint64_t freed_bytes;	/* bytes freed */
+	uint64_t temporaries;	/* frees before the thread's next allocation */
+	uint64_t hist[HS_HIST];	/* lifetimes of the frees, log2 ns buckets */
+};
+
+/* A thread's state; threads[] is the registry.  Counts change only under a shard lock. */
+struct thread {
+	uint32_t id;			/* heapscope's thread number, from 1 */
+	pid_t tid;			/* kernel thread id */
+	uintptr_t last_alloc;		/* address of its latest allocation, for temporaries */
+	struct unwind_thread *unwind;	/* the unwinder's cache of the last stack */
+	uint32_t site_cap;		/* slots in site_keys/site_vals, a power of two */
+	uint32_t site_count;		/* slots in use; site_count <= site_cap / 2 */
+	uint32_t *site_keys;		/* stack ids, 0 = empty */
+	struct site_counts *site_vals;	/* counts of site_keys[i] */
+	uint32_t cache_stack[256];	/* stack ids by hash, a direct-mapped cache */
+	uint64_t cache_hash[256];	/* the hashes of cache_stack */
+	uintptr_t pcs[];		/* capture buffer: hs_cfg.depth entries */
+};
+struct thread *thread_self(void);
+struct site_counts *thread_site(struct thread *, uint32_t stack);
+void thread_init(void);
+pid_t thread_tid(uint32_t id);
+void thread_atfork_child(void);
+/* Calls FN for every thread's state (live and retired); caller holds the world lock. */
+void thread_foreach(void (*fn)(struct thread *, void *), void *arg);
+extern pthread_mutex_t thread_registry_lock;
+extern uint32_t thread_count;
+
+/* table.c: the live heap blocks, sharded by address. */
+struct block {
+	uintptr_t addr;		/* what the allocator returned; 0 on the free list */
+	uint64_t size : 40;	/* requested size */
+	uint64_t thread : 24;	/* thread that allocated it */
+	uint64_t birth;		/* clock_ticks() at allocation */
+	uint32_t stack;		/* allocation stack id */
+	uint32_t next;		/* next index in the bucket chain or free list, 0 = none */
+};
+#define TABLE_SHARDS 64
+struct shard;
+struct shard *table_lock(uintptr_t addr);
+void table_unlock(struct shard *);
+int table_insert(struct shard *, const struct block *, char **cause);
+int table_remove(struct shard *, uintptr_t addr, struct block *out);
+void table_lock_all(void);
+void table_unlock_all(void);
+/* Copies every live block to OUT (room for table_count()); caller holds the world lock. */
+size_t table_copy(struct block *out);
+size_t table_count(void);
+
+/* map.c: live mmap regions made by the program. */
+struct mapping {
+	uintptr_t addr;		/* start, page aligned */
+	size_t size;		/* length, whole pages */
+	int prot;		/* PROT_* as passed */
+	int flags;		/* MAP_* as passed */
+	uint32_t stack;		/* stack id of the mmap call */
+};
+void map_add(uintptr_t addr, size_t size, int prot, int flags, uint32_t stack);
+void map_remove(uintptr_t addr, size_t size);
+void map_move(uintptr_t old_addr, size_t old_size, uintptr_t new_addr, size_t new_size);
+size_t map_copy(struct mapping **out, char **cause);
+void map_atfork_prepare(void);
+void map_atfork_release(void);
+
+/* stacks.c: deduplicated stacks. */
+uint32_t stack_intern(struct thread *, const uintptr_t *pcs, int n, uint64_t hash);
+uint32_t stack_count(void);
+const uintptr_t *stack_get(uint32_t id, int *depth);
+void stack_atfork_prepare(void);
+void stack_atfork_parent(void);
+void stack_atfork_child(void);
+
+/* hooks.c */
+void hooks_own_thread(void);
+int hooks_enter(int on);
+
+/* record.c: what the hooks record. */
+uint32_t record_stack(struct thread *, void *fp);
+void record_alloc(void *p, size_t size, void *fp);
+void record_free(void *p);
+int record_realloc_begin(void *p, struct block *old);
+void record_realloc_end(struct block *old, void *p, size_t size, void *fp);
+
+/* modules.c: loaded objects, for offline symbolization. */
+struct module {
+	uint32_t id;		/* modules.id */
+	uintptr_t base;		/* load bias */
+	uintptr_t start, end;	/* runtime range of the PT_LOAD segments */
+	char *path;		/* file name */
+	char build_id[41];	/* hex, "" if none */
+	int gone;		/* 1 once it was no longer loaded */
+};
+void modules_refresh(void);
+const struct module *modules_find(uintptr_t pc);
+uint32_t modules_count(void);
+const struct module *modules_get(uint32_t index);
+void modules_hold(void);
+void modules_release(void);
+
+/* snapshot.c: triggers, and what a snapshot holds on its way to the database. */
+struct snap_data {
+	const char *trigger;		/* HS_TRIGGER_* */
+	const char *label;		/* heapscope_snapshot()'s label, or NULL */
+	int full;			/* 1: blocks[] holds every live block */
+	double time;			/* Unix time */
+	double elapsed;			/* seconds since tracing began */
+	uint64_t now;			/* clock_ticks() under the world lock */
+	uint32_t nstacks;		/* stack ids 1..nstacks exist */
+	struct site_counts *sites;	/* sites[id]: counters summed over threads */
+	struct block *blocks;		/* live blocks, unordered, if full */
+	size_t nblocks;			/* entries in blocks */
+	size_t nblocks_cap;		/* entries mapped for blocks */
+	struct mapping *maps;		/* live mmap regions */
+	size_t nmaps;			/* entries in maps */
+	pid_t *tids;			/* tids[id]: kernel tid of thread number id */
+	uint32_t nthreads;		/* thread numbers 1..nthreads exist */
+	uint64_t live_bytes;		/* == sum of sites' alloc_bytes - freed_bytes */
+	uint64_t live_blocks;		/* == sum of sites' allocs - frees == nblocks if full */
+	uint64_t total_allocs;		/* sum of sites' allocs */
+	uint64_t total_frees;		/* sum of sites' frees */
+};
+int snap_take(const char *trigger, const char *label, int full);
+void snap_init(void);
+void snap_exit(void);
+
+/* store.c: the SQLite database. */
+int store_write(struct snap_data *, char **cause);
+void store_close(void);
+void store_atfork_child(void);
+
+#endif

@@ -1,0 +1,175 @@
+/*
+ * What the hooks record: a block's birth (stack, thread, time) into the table and its site's
+ * counters, and its death (lifetime, temporary or not) into the counters of the site that
+ * allocated it.  Each function is called with the re-entry guard set; each changes the counters
+ * of the calling thread while holding the lock of the block's shard (see thread.c).
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "internal.h"
+#include "unwind.h"
+
+#define BLOCK_SIZE_MAX ((1ull << 40) - 1)
+
+/* Returns the lifetime bucket of a block born at BIRTH and dying at NOW. */
+static inline int
+record_bucket(uint64_t birth, uint64_t now)
+{
+	uint64_t ns = clock_ticks_to_ns(now - birth);
+	int b;
+
+	if (ns == 0)
+		return 0;
+	b = 63 - __builtin_clzll(ns);
+	return b < HS_HIST ? b : HS_HIST - 1;
+}
+
+/* Counts the death of block B, which lived until NOW, against thread T; T's shard lock is held. */
+static inline void
+record_death(struct thread *t, const struct block *b, uint64_t now)
+{
+	struct site_counts *c;
+
+	if (HS_UNLIKELY((c = thread_site(t, b->stack)) == NULL)) {
+		log_fail("out of memory for site counters");
+		return;
+	}
+	c->frees++;
+	c->freed_bytes += b->size;
+	c->hist[record_bucket(b->birth, now)]++;
+	if (t->last_alloc == b->addr)
+		c->temporaries++;
+}
+
+/*
+ * Inserts block B and counts its birth against T, under one shard lock.  Fails tracing if out of
+ * memory.  OLD, if not NULL, is a block that died at the same moment (realloc's old block).
+ */
+static void
+record_birth(struct thread *t, const struct block *b, const struct block *old)
+{
+	struct site_counts *c;
+	struct shard *sh;
+	char *cause = NULL;
+
+	sh = table_lock(b->addr);
+	if (old != NULL)
+		record_death(t, old, b->birth);
+	if ((c = thread_site(t, b->stack)) == NULL)
+		cause = "out of memory for site counters";
+	else if (table_insert(sh, b, &cause) == 0) {
+		c->allocs++;
+		c->alloc_bytes += b->size;
+	}
+	table_unlock(sh);
+	if (cause != NULL)
+		log_fail("%s", cause);
+	t->last_alloc = b->addr;
+}
+
+/* Captures the stack of the hook whose frame is FP; returns its id, or 0 with tracing failed. */
+uint32_t
+record_stack(struct thread *t, void *fp)
+{
+	uint64_t hash;
+	uint32_t id;
+	int n;
+
+	n = unwind_capture(t->unwind, fp, t->pcs, hs_cfg.depth, &hash);
+	if ((id = stack_intern(t, t->pcs, n, hash)) == 0)
+		log_fail("out of memory for stacks");
+	return id;
+}
+
+/* Fills in a new block's record; returns 0, or -1 if tracing failed. */
+static int
+record_make(struct thread **tp, struct block *b, void *p, size_t size, void *fp)
+{
+	struct thread *t;
+
+	if ((*tp = t = thread_self()) == NULL)
+		return -1;
+	memset(b, 0, sizeof *b);
+	if ((b->stack = record_stack(t, fp)) == 0)
+		return -1;
+	b->addr = (uintptr_t)p;
+	b->size = size > BLOCK_SIZE_MAX ? BLOCK_SIZE_MAX : size;
+	b->thread = t->id;
+	b->birth = clock_ticks();
+	return 0;
+}
+
+/* Records the allocation of SIZE bytes at P by the hook whose frame is FP. */
+void
+record_alloc(void *p, size_t size, void *fp)
+{
+	struct thread *t;
+	struct block b;
+
+	if (record_make(&t, &b, p, size, fp) == 0)
+		record_birth(t, &b, NULL);
+}
+
+/* Records the free of P (a block of the program's, or one heapscope never saw). */
+void
+record_free(void *p)
+{
+	struct thread *t;
+	struct shard *sh;
+	struct block b;
+	uint64_t now;
+
+	if ((t = thread_self()) == NULL)
+		return;
+	now = clock_ticks();
+	sh = table_lock((uintptr_t)p);
+	if (table_remove(sh, (uintptr_t)p, &b))
+		record_death(t, &b, now);
+	table_unlock(sh);
+	if (t->last_alloc == (uintptr_t)p)
+		t->last_alloc = 0;
+}
+
+/*
+ * Before realloc(P): takes P's block out of the table, so that no other thread can be given the
+ * address while it is still recorded.  Returns 1 and fills *OLD if P was traced.
+ */
+int
+record_realloc_begin(void *p, struct block *old)
+{
+	struct shard *sh;
+	int found;
+
+	sh = table_lock((uintptr_t)p);
+	found = table_remove(sh, (uintptr_t)p, old);
+	table_unlock(sh);
+	return found;
+}
+
+/*
+ * After realloc: Q is the new block of SIZE bytes, or NULL if realloc failed and left OLD alone.
+ * OLD is the block record_realloc_begin() took out, or NULL if it was not traced.
+ */
+void
+record_realloc_end(struct block *old, void *q, size_t size, void *fp)
+{
+	struct thread *t;
+	struct shard *sh;
+	struct block b;
+	char *cause = NULL;
+
+	if (q == NULL) {
+		if (old == NULL)
+			return;
+		sh = table_lock(old->addr);
+		table_insert(sh, old, &cause);
+		table_unlock(sh);
+		if (cause != NULL)
+			log_fail("%s", cause);
+		return;
+	}
+	if (record_make(&t, &b, q, size, fp) == 0)
+		record_birth(t, &b, old);
+}

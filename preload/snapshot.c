@@ -1,0 +1,361 @@
+/*
+ * Snapshots: when they are taken and what they hold.
+ *
+ * Triggers: heapscope_snapshot() (in the calling thread), exit (an atexit handler registered
+ * before main, so it runs after the program's own handlers and static destructors; also _exit),
+ * a signal (HEAPSCOPE_SIGNAL, SIGUSR2 by default) and a timer (HEAPSCOPE_INTERVAL).  A signal
+ * handler may not take locks or allocate, so the signal and the timer are served by a writer
+ * thread of heapscope's own: the handler only posts a semaphore.  SIGTERM, when the program
+ * leaves it at its default action, also gets an exit snapshot: the handler
+ * asks the writer thread for one, waits for it at most a few seconds (the interrupted code may
+ * hold a lock the snapshot needs: waiting for ever could deadlock), then dies of the signal.
+ *
+ * Taking a snapshot: under snap_lock (one at a time), take the world lock (the registry lock
+ * and every shard lock), sum every thread's site counters per stack, copy the live blocks for a
+ * full snapshot, release, and write it all to the database outside the world lock.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "internal.h"
+#include "unwind.h"
+
+static pthread_mutex_t snap_lock = PTHREAD_MUTEX_INITIALIZER;
+static sem_t snap_wake;			/* posted by the signal handler (and for exit requests) */
+static sem_t snap_done;			/* posted by the writer when an exit request is served */
+static atomic_int snap_exit_wanted;	/* 1 when a fatal signal asked for the exit snapshot */
+static int snap_writer_running;	/* 1 while the writer thread exists in this process */
+
+#define SNAP_FATAL_WAIT 5	/* seconds a fatal signal waits for the exit snapshot */
+
+/* Adds the site counters of T into the per-stack sums of the snapshot ARG. */
+static void
+snap_sum(struct thread *t, void *arg)
+{
+	struct snap_data *d = arg;
+	struct site_counts *to;
+	const struct site_counts *c;
+	uint32_t i;
+	int b;
+
+	for (i = 0; i < t->site_cap; i++) {
+		if (t->site_keys[i] == 0 || t->site_keys[i] > d->nstacks)
+			continue;
+		c = &t->site_vals[i];
+		to = &d->sites[t->site_keys[i]];
+		to->allocs += c->allocs;
+		to->frees += c->frees;
+		to->alloc_bytes += c->alloc_bytes;
+		to->freed_bytes += c->freed_bytes;
+		to->temporaries += c->temporaries;
+		for (b = 0; b < HS_HIST; b++)
+			to->hist[b] += c->hist[b];
+	}
+}
+
+/* Frees what snap_collect() mapped. */
+static void
+snap_release(struct snap_data *d)
+{
+	mem_unmap(d->sites, ((size_t)d->nstacks + 1) * sizeof *d->sites);
+	mem_unmap(d->blocks, d->nblocks_cap * sizeof *d->blocks);
+	mem_unmap(d->maps, d->nmaps * sizeof *d->maps);
+	mem_unmap(d->tids, ((size_t)d->nthreads + 1) * sizeof *d->tids);
+}
+
+/* Fills D from the live state under the world lock; returns 0, or -1 with *CAUSE. */
+static int
+snap_collect(struct snap_data *d, char **cause)
+{
+	uint32_t i;
+	size_t n;
+
+	pthread_mutex_lock(&thread_registry_lock);
+	table_lock_all();
+	d->now = clock_ticks();
+	d->nstacks = stack_count();
+	d->nthreads = thread_count;
+	d->sites = mem_map(((size_t)d->nstacks + 1) * sizeof *d->sites);
+	d->tids = mem_map(((size_t)d->nthreads + 1) * sizeof *d->tids);
+	if (d->full) {
+		d->nblocks_cap = table_count();
+		if (d->nblocks_cap != 0)
+			d->blocks = mem_map(d->nblocks_cap * sizeof *d->blocks);
+	}
+	if (d->sites == NULL || d->tids == NULL || (d->nblocks_cap != 0 && d->blocks == NULL)) {
+		table_unlock_all();
+		pthread_mutex_unlock(&thread_registry_lock);
+		*cause = "out of memory for a snapshot";
+		return -1;
+	}
+	thread_foreach(snap_sum, d);
+	for (i = 1; i <= d->nthreads; i++)
+		d->tids[i] = thread_tid(i);
+	if (d->full)
+		d->nblocks = table_copy(d->blocks);
+	table_unlock_all();
+	pthread_mutex_unlock(&thread_registry_lock);
+
+	for (i = 1; i <= d->nstacks; i++) {
+		d->total_allocs += d->sites[i].allocs;
+		d->total_frees += d->sites[i].frees;
+		d->live_blocks += d->sites[i].allocs - d->sites[i].frees;
+		d->live_bytes += d->sites[i].alloc_bytes - d->sites[i].freed_bytes;
+	}
+	if ((n = map_copy(&d->maps, cause)) == (size_t)-1)
+		return -1;
+	d->nmaps = n;
+	return 0;
+}
+
+/*
+ * Takes a snapshot with TRIGGER and LABEL; FULL also stores every live block.  The caller has
+ * set the re-entry guard.  Returns the snapshot id, or -1 (tracing off, or it failed: then
+ * tracing stops with a warning).
+ */
+int
+snap_take(const char *trigger, const char *label, int full)
+{
+	struct snap_data d;
+	char *cause = NULL;
+	int id = -1;
+
+	pthread_mutex_lock(&snap_lock);
+	if (atomic_load(&hs_state) != HS_ON)
+		goto out;
+	memset(&d, 0, sizeof d);
+	d.trigger = trigger;
+	d.label = label;
+	d.full = full;
+	d.time = clock_now();
+	modules_refresh();
+	if (snap_collect(&d, &cause) == 0) {
+		d.elapsed = clock_ticks_to_sec(d.now - hs_start_ticks);
+		id = store_write(&d, &cause);
+	}
+	snap_release(&d);
+	if (id < 0)
+		log_fail("%s", cause);
+out:
+	pthread_mutex_unlock(&snap_lock);
+	return id;
+}
+
+/* Takes the exit snapshot and stops tracing; the caller has set the re-entry guard. */
+void
+snap_exit(void)
+{
+	snap_take(HS_TRIGGER_EXIT, NULL, 1);
+	atomic_store(&hs_state, HS_OFF);
+}
+
+/* The atexit handler. */
+static void
+snap_atexit(void)
+{
+	if (atomic_load(&hs_state) != HS_ON)
+		return;
+	hooks_enter(1);
+	snap_exit();
+}
+
+/* The snapshot signal's handler: wakes the writer thread. */
+static void
+snap_on_signal(int sig)
+{
+	int saved = errno;
+
+	(void)sig;
+	sem_post(&snap_wake);
+	errno = saved;
+}
+
+/* The handler of a fatal signal left at its default action: exit snapshot, then die of it. */
+static void
+snap_on_fatal(int sig)
+{
+	int saved = errno;
+	struct timespec ts;
+	int was = hooks_enter(1);
+
+	/* If the signal interrupted heapscope itself, the snapshot would wait on this thread. */
+	if (!was && atomic_load(&hs_state) == HS_ON && snap_writer_running &&
+	    !atomic_exchange(&snap_exit_wanted, 1)) {
+		sem_post(&snap_wake);
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec += SNAP_FATAL_WAIT;
+		while (sem_clockwait(&snap_done, CLOCK_MONOTONIC, &ts) != 0 && errno == EINTR)
+			;
+	}
+	hooks_enter(was);
+	signal(sig, SIG_DFL);
+	raise(sig);
+	errno = saved;
+}
+
+/* Adds the interval to *T. */
+static void
+snap_advance(struct timespec *t)
+{
+	t->tv_sec += (time_t)hs_cfg.interval;
+	t->tv_nsec += (long)((hs_cfg.interval - (time_t)hs_cfg.interval) * 1e9);
+	if (t->tv_nsec >= 1000000000) {
+		t->tv_sec++;
+		t->tv_nsec -= 1000000000;
+	}
+}
+
+/* The writer thread: serves the signal, the timer and exit requests. */
+static void *
+snap_writer(void *arg)
+{
+	struct timespec next, now;
+	int rc;
+
+	(void)arg;
+	hooks_own_thread();
+	clock_gettime(CLOCK_MONOTONIC, &next);
+	snap_advance(&next);
+	for (;;) {
+		if (hs_cfg.interval > 0)
+			rc = sem_clockwait(&snap_wake, CLOCK_MONOTONIC, &next);
+		else
+			rc = sem_wait(&snap_wake);
+		if (rc != 0 && errno == EINTR)
+			continue;
+		if (atomic_load(&snap_exit_wanted)) {
+			snap_exit();
+			sem_post(&snap_done);
+			return NULL;
+		}
+		if (atomic_load(&hs_state) == HS_OFF)
+			return NULL;
+		if (rc == 0) {
+			while (sem_trywait(&snap_wake) == 0)
+				;	/* several signals at once make one snapshot */
+			snap_take(HS_TRIGGER_SIGNAL, NULL, 1);
+			continue;
+		}
+		snap_take(HS_TRIGGER_INTERVAL, NULL, 0);
+		snap_advance(&next);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec > next.tv_sec + 1) {
+			next = now;	/* fell far behind: don't catch up in a burst */
+			snap_advance(&next);
+		}
+	}
+}
+
+/* Starts the writer thread with every signal blocked in it. */
+static void
+snap_start_writer(void)
+{
+	sigset_t all, old;
+	pthread_t t;
+
+	snap_writer_running = 0;
+	if (hs_cfg.signal == 0 && hs_cfg.interval <= 0)
+		return;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	if (pthread_create(&t, NULL, snap_writer, NULL) == 0) {
+		pthread_detach(t);
+		snap_writer_running = 1;
+	} else
+		log_warn("cannot start the writer thread: no signal or interval snapshots");
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+/* fork: the child gets the locks free, its own database and its own writer thread. */
+static void
+snap_prepare(void)
+{
+	int was = hooks_enter(1);
+
+	pthread_mutex_lock(&snap_lock);
+	pthread_mutex_lock(&thread_registry_lock);
+	table_lock_all();
+	map_atfork_prepare();
+	stack_atfork_prepare();
+	modules_hold();
+	unwind_fork_prepare();
+	hooks_enter(was);
+}
+
+static void
+snap_parent(void)
+{
+	unwind_fork_parent();
+	modules_release();
+	stack_atfork_parent();
+	map_atfork_release();
+	table_unlock_all();
+	pthread_mutex_unlock(&thread_registry_lock);
+	pthread_mutex_unlock(&snap_lock);
+}
+
+static void
+snap_child(void)
+{
+	unwind_fork_child();
+	modules_release();
+	stack_atfork_child();
+	map_atfork_release();
+	table_unlock_all();
+	pthread_mutex_unlock(&thread_registry_lock);
+	pthread_mutex_unlock(&snap_lock);
+	if (atomic_load(&hs_state) != HS_ON)
+		return;
+	hs_pid = getpid();
+	thread_atfork_child();
+	store_atfork_child();
+	sem_init(&snap_wake, 0, 0);
+	sem_init(&snap_done, 0, 0);
+	atomic_store(&snap_exit_wanted, 0);
+	snap_start_writer();
+}
+
+/* Installs the triggers; called once by the constructor. */
+void
+snap_init(void)
+{
+	/*
+	 * Not SIGINT: a handler there, even ours, tells Python (and shells) that the program
+	 * handles SIGINT itself, and Python would then not raise KeyboardInterrupt.
+	 */
+	static const int fatal[] = { SIGTERM };
+	struct sigaction sa, old;
+	size_t i;
+
+	sem_init(&snap_wake, 0, 0);
+	sem_init(&snap_done, 0, 0);
+	if (atexit(snap_atexit) != 0 || pthread_atfork(snap_prepare, snap_parent, snap_child)) {
+		log_fail("cannot register the exit handler");
+		return;
+	}
+	snap_start_writer();
+	memset(&sa, 0, sizeof sa);
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	if (hs_cfg.signal != 0 && snap_writer_running) {
+		sa.sa_handler = snap_on_signal;
+		sigaction(hs_cfg.signal, &sa, NULL);
+	}
+	if (!snap_writer_running)
+		return;
+	sa.sa_handler = snap_on_fatal;
+	sa.sa_flags = SA_RESETHAND;
+	for (i = 0; i < sizeof fatal / sizeof fatal[0]; i++) {
+		if (fatal[i] == hs_cfg.signal)
+			continue;
+		if (sigaction(fatal[i], NULL, &old) == 0 && old.sa_handler == SIG_DFL &&
+		    !(old.sa_flags & SA_SIGINFO))
+			sigaction(fatal[i], &sa, NULL);
+	}
+}

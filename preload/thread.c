@@ -1,0 +1,260 @@
+/*
+ * Per-thread state: the re-entry guard lives in hooks.c; here are each thread's number, its
+ * unwinder cache, its capture buffer and its per-site counters, and the registry of all of them.
+ *
+ * Per-site counters are kept per thread so that two threads allocating at the same site never
+ * share a cache line.  A thread changes its own counters only while it holds a shard lock, so a
+ * snapshot, holding every shard lock, sees all threads' counters at rest and sums them.  When a
+ * thread ends, its counters are added to `retired`, a registry entry that never runs.
+ *
+ * Each thread's counters are an open-addressing table keyed by stack id (linear probing, at most
+ * half full): site_keys[i] == stack id or 0, site_vals[i] its counters.
+ */
+#include "config.h"
+
+#include <sys/syscall.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "unwind.h"
+
+pthread_mutex_t thread_registry_lock = PTHREAD_MUTEX_INITIALIZER;
+uint32_t thread_count;			/* thread numbers handed out */
+
+static __thread struct thread *self HS_TLS;	/* this thread's state, NULL until first used */
+static pthread_key_t thread_key;	/* its destructor folds the state into retired */
+static struct thread **registry;	/* live threads' states, then retired; under the lock */
+static size_t registry_len;		/* entries in registry */
+static size_t registry_cap;		/* entries mapped */
+static struct thread retired;		/* counters of threads that ended */
+static pid_t *thread_tids;		/* kernel tid by thread number; [0] unused */
+static size_t thread_tids_cap;		/* entries mapped */
+
+/* Returns the number of bytes of a thread's state. */
+static size_t
+thread_size(void)
+{
+	return sizeof(struct thread) + (size_t)hs_cfg.depth * sizeof(uintptr_t);
+}
+
+/* Adds T to the registry and numbers it; the caller holds the registry lock.  -1 if no memory. */
+static int
+thread_register(struct thread *t)
+{
+	void *p;
+	size_t cap;
+
+	if (registry_len == registry_cap) {
+		cap = registry_cap ? registry_cap * 2 : 64;
+		if ((p = mem_grow(registry, registry_cap * sizeof *registry,
+		    cap * sizeof *registry)) == NULL)
+			return -1;
+		registry = p;
+		registry_cap = cap;
+	}
+	if (thread_count + 1 >= thread_tids_cap) {
+		cap = thread_tids_cap ? thread_tids_cap * 2 : 1024;
+		if ((p = mem_grow(thread_tids, thread_tids_cap * sizeof *thread_tids,
+		    cap * sizeof *thread_tids)) == NULL)
+			return -1;
+		thread_tids = p;
+		thread_tids_cap = cap;
+	}
+	t->id = ++thread_count;
+	thread_tids[t->id] = t->tid;
+	registry[registry_len++] = t;
+	return 0;
+}
+
+/* Returns the kernel tid of thread number ID, 0 if unknown; the caller holds the registry lock. */
+pid_t
+thread_tid(uint32_t id)
+{
+	return id <= thread_count && id < thread_tids_cap ? thread_tids[id] : 0;
+}
+
+/*
+ * Returns this thread's state, creating it on first use; NULL (tracing stopped) if it cannot.
+ * The caller has set the re-entry guard.
+ */
+struct thread *
+thread_self(void)
+{
+	struct thread *t = self;
+	int failed;
+
+	if (HS_LIKELY(t != NULL))
+		return t;
+	if ((t = mem_map(thread_size())) == NULL) {
+		log_fail("out of memory for thread state");
+		return NULL;
+	}
+	t->tid = syscall(SYS_gettid);
+	if ((t->unwind = unwind_thread_new()) == NULL) {
+		mem_unmap(t, thread_size());
+		log_fail("out of memory for the unwinder");
+		return NULL;
+	}
+	pthread_mutex_lock(&thread_registry_lock);
+	failed = thread_register(t);
+	pthread_mutex_unlock(&thread_registry_lock);
+	if (failed) {
+		unwind_thread_free(t->unwind);
+		mem_unmap(t, thread_size());
+		log_fail("out of memory for the thread registry");
+		return NULL;
+	}
+	self = t;
+	pthread_setspecific(thread_key, t);
+	return t;
+}
+
+/* Finds slot of STACK in T's counters, or the empty slot where it belongs. */
+static uint32_t
+thread_slot(const struct thread *t, uint32_t stack)
+{
+	uint32_t mask = t->site_cap - 1, i = (stack * 0x9e3779b1u) & mask;
+
+	while (t->site_keys[i] != 0 && t->site_keys[i] != stack)
+		i = (i + 1) & mask;
+	return i;
+}
+
+/* Doubles T's counter table; -1 if out of memory. */
+static int
+thread_grow(struct thread *t)
+{
+	struct thread old = *t;
+	uint32_t i, j;
+
+	t->site_cap = old.site_cap ? old.site_cap * 2 : 64;
+	t->site_keys = mem_map((size_t)t->site_cap * sizeof *t->site_keys);
+	t->site_vals = mem_map((size_t)t->site_cap * sizeof *t->site_vals);
+	if (t->site_keys == NULL || t->site_vals == NULL) {
+		mem_unmap(t->site_keys, (size_t)t->site_cap * sizeof *t->site_keys);
+		mem_unmap(t->site_vals, (size_t)t->site_cap * sizeof *t->site_vals);
+		t->site_cap = old.site_cap;
+		t->site_keys = old.site_keys;
+		t->site_vals = old.site_vals;
+		return -1;
+	}
+	for (i = 0; i < old.site_cap; i++) {
+		if (old.site_keys[i] == 0)
+			continue;
+		j = thread_slot(t, old.site_keys[i]);
+		t->site_keys[j] = old.site_keys[i];
+		t->site_vals[j] = old.site_vals[i];
+	}
+	mem_unmap(old.site_keys, (size_t)old.site_cap * sizeof *old.site_keys);
+	mem_unmap(old.site_vals, (size_t)old.site_cap * sizeof *old.site_vals);
+	return 0;
+}
+
+/*
+ * Returns T's counters for the site STACK, creating them at zero; NULL if out of memory.  The
+ * caller holds a shard lock and T is its own thread (or the world lock, for retired).
+ */
+struct site_counts *
+thread_site(struct thread *t, uint32_t stack)
+{
+	uint32_t i;
+
+	if (HS_LIKELY(t->site_cap != 0)) {
+		i = thread_slot(t, stack);
+		if (HS_LIKELY(t->site_keys[i] == stack))
+			return &t->site_vals[i];
+	}
+	if ((t->site_count + 1) * 2 > t->site_cap && thread_grow(t) != 0)
+		return NULL;
+	i = thread_slot(t, stack);
+	t->site_keys[i] = stack;
+	t->site_count++;
+	return &t->site_vals[i];
+}
+
+/* Adds every counter of FROM into INTO; the caller holds the world lock.  -1 if out of memory. */
+static int
+thread_fold(struct thread *into, const struct thread *from)
+{
+	struct site_counts *to;
+	const struct site_counts *c;
+	uint32_t i;
+	int b;
+
+	for (i = 0; i < from->site_cap; i++) {
+		if (from->site_keys[i] == 0)
+			continue;
+		if ((to = thread_site(into, from->site_keys[i])) == NULL)
+			return -1;
+		c = &from->site_vals[i];
+		to->allocs += c->allocs;
+		to->frees += c->frees;
+		to->alloc_bytes += c->alloc_bytes;
+		to->freed_bytes += c->freed_bytes;
+		to->temporaries += c->temporaries;
+		for (b = 0; b < HS_HIST; b++)
+			to->hist[b] += c->hist[b];
+	}
+	return 0;
+}
+
+/* The thread-exit destructor: moves the ending thread's counters to retired and frees its state. */
+static void
+thread_exit(void *arg)
+{
+	struct thread *t = arg;
+	size_t i;
+	int kept = 0;
+
+	pthread_mutex_lock(&thread_registry_lock);
+	table_lock_all();
+	if (thread_fold(&retired, t) != 0)
+		kept = 1;	/* keep the state registered rather than lose its counts */
+	else {
+		for (i = 0; i < registry_len; i++) {
+			if (registry[i] == t) {
+				registry[i] = registry[--registry_len];
+				break;
+			}
+		}
+	}
+	table_unlock_all();
+	pthread_mutex_unlock(&thread_registry_lock);
+	self = NULL;
+	if (kept)
+		return;
+	unwind_thread_free(t->unwind);
+	mem_unmap(t->site_keys, (size_t)t->site_cap * sizeof *t->site_keys);
+	mem_unmap(t->site_vals, (size_t)t->site_cap * sizeof *t->site_vals);
+	mem_unmap(t, thread_size());
+}
+
+/* Calls FN for every thread's state, live and retired; the caller holds the registry lock. */
+void
+thread_foreach(void (*fn)(struct thread *, void *), void *arg)
+{
+	size_t i;
+
+	for (i = 0; i < registry_len; i++)
+		fn(registry[i], arg);
+	fn(&retired, arg);
+}
+
+/* Sets up the registry; called once by the constructor. */
+void
+thread_init(void)
+{
+	if (pthread_key_create(&thread_key, thread_exit) != 0)
+		log_fail("cannot create a thread key");
+}
+
+/* In a forked child: this thread has a new kernel tid. */
+void
+thread_atfork_child(void)
+{
+	if (self != NULL) {
+		self->tid = syscall(SYS_gettid);
+		thread_tids[self->id] = self->tid;
+	}
+}

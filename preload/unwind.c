@@ -1,0 +1,1408 @@
+/*
+ * Stack capture with DWARF call frame information, built for the malloc hot path.
+ *
+ * At a return address, almost all x86-64 code obeys a simple rule: the CFA (the caller's rsp) is
+ * rsp + off or rbp + off, the return address is at CFA - 8, and the caller's rbp is either
+ * unchanged or saved at CFA + off.  This file owns a global cache of those rules keyed by return
+ * address (unwind_table): an open-addressing hash table of (pc, rule) slots in mmap'd memory,
+ * read without any lock.  A writer stores a slot's rule before its pc, so a reader that sees the
+ * pc sees the rule; slots are only ever filled, except by a flush.  Misses are filled under
+ * unwind_lock by finding the module that holds the pc (a cache of dl_iterate_phdr, rebuilt when
+ * glibc's counts of loaded and unloaded objects move), binary-searching its .eh_frame_hdr,
+ * decoding the FDE and its CIE and running their CFA instructions up to the pc.  What cannot be
+ * put in a simple rule (CFA expressions as in PLT stubs or realigned stacks, signal frames such
+ * as __restore_rt, other registers holding the CFA or the return address) is cached as
+ * UNWIND_COMPLEX, and a capture that meets it is made again from the start with libunwind.  A pc
+ * whose return address is undefined (_start, clone3), or that has no FDE or no module, is cached
+ * as UNWIND_END: the stack ends there.  When the table is half full a table twice as large
+ * replaces it; the old one stays mapped for readers still in it.  A flush clears the current
+ * table in place inside a seqlock (unwind_gen is odd meanwhile): a capture reads unwind_gen
+ * before and after, and if it moved, whatever it read may be torn, so it is made with libunwind.
+ *
+ * Each thread also keeps its previous capture (struct unwind_thread), as levels from the
+ * outermost frame (lv[1]) inward; a level is the register state (pc, sp, rbp) at one frame,
+ * together with the stack words that the unwind out of that frame read.  The unwind out of a
+ * level depends only on its state, on the rules (fixed while unwind_gen is), on the thread's
+ * stack bounds, and on the words it reads.  So when a new capture reaches a state equal to a
+ * recorded level (rbp included when some rule outward uses it) and every word read from there
+ * outward still holds the value it held, the rest of the stack is the recorded one and is
+ * copied.  This is what makes alloca (rbp-based CFAs), longjmp, a frame of equal size at the same
+ * place with another caller, and signal handlers safe: any difference shows as a changed word or
+ * a changed state.  Captures on another stack (sigaltstack, coroutines) fall back to libunwind.
+ * Reads are confined to the thread's stack, [sp, stack_hi), so wrong rules give a wrong stack,
+ * never a fault.
+ *
+ * The hash of a stack pcs[0..n) is fmix(n, sum of mix(pcs[i]) * B^(n-1-i)) mod 2^64: the sums
+ * kept per level (from the outermost) give the hash of any run of levels with one subtraction
+ * and one multiplication by a power of B^-1, so reused levels need no rehashing.
+ *
+ * Invariants: table->used * 2 <= table->mask + 1; for 1 <= i <= depth, lv[i].sp > lv[i + 1].sp,
+ * lv[i].sum == lv[i - 1].sum + mix(lv[i].pc) * B^(i - 1), and when recorded *lv[i].ra_slot ==
+ * lv[i - 1].pc and *lv[i].rbp_slot == lv[i - 1].rbp; lv[0] is a zero sentinel.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include <sys/mman.h>
+
+#include <assert.h>
+#include <link.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+
+#include "unwind.h"
+
+/* DWARF register numbers of x86-64 (System V psABI). */
+#define UNWIND_REG_RBP 6
+#define UNWIND_REG_RSP 7
+#define UNWIND_REG_RA 16
+
+/* A packed rule: kind in bits 0-1, flags, rbp offset in bits 16-31, CFA offset in bits 32-63. */
+#define UNWIND_NONE 0		/* no rule: an empty slot, or one being cleared */
+#define UNWIND_SIMPLE 1		/* the rule in the other bits applies */
+#define UNWIND_COMPLEX 2	/* not expressible: capture with libunwind */
+#define UNWIND_END 3		/* the stack ends at this pc */
+#define UNWIND_KIND(r) ((r) & 3)
+#define UNWIND_CFA_RBP 4	/* CFA = rbp + off; without it CFA = rsp + off */
+#define UNWIND_RBP_SAVED 8	/* the caller's rbp is at CFA + rbp offset; without it unchanged */
+
+/* Pointer encodings of .eh_frame (DW_EH_PE_*). */
+#define UNWIND_PE_OMIT 0xff
+#define UNWIND_PE_ABSPTR 0x00
+#define UNWIND_PE_ULEB128 0x01
+#define UNWIND_PE_UDATA2 0x02
+#define UNWIND_PE_UDATA4 0x03
+#define UNWIND_PE_UDATA8 0x04
+#define UNWIND_PE_SLEB128 0x09
+#define UNWIND_PE_SDATA2 0x0a
+#define UNWIND_PE_SDATA4 0x0b
+#define UNWIND_PE_SDATA8 0x0c
+#define UNWIND_PE_PCREL 0x10
+#define UNWIND_PE_DATAREL 0x30
+#define UNWIND_PE_ALIGNED 0x50
+#define UNWIND_PE_INDIRECT 0x80
+
+/* Call frame instructions (DW_CFA_*); the first three carry an operand in their low 6 bits. */
+#define UNWIND_CFA_ADVANCE_LOC 0x40
+#define UNWIND_CFA_OFFSET 0x80
+#define UNWIND_CFA_RESTORE 0xc0
+#define UNWIND_CFA_NOP 0x00
+#define UNWIND_CFA_SET_LOC 0x01
+#define UNWIND_CFA_ADVANCE_LOC1 0x02
+#define UNWIND_CFA_ADVANCE_LOC2 0x03
+#define UNWIND_CFA_ADVANCE_LOC4 0x04
+#define UNWIND_CFA_OFFSET_EXTENDED 0x05
+#define UNWIND_CFA_RESTORE_EXTENDED 0x06
+#define UNWIND_CFA_UNDEFINED 0x07
+#define UNWIND_CFA_SAME_VALUE 0x08
+#define UNWIND_CFA_REGISTER 0x09
+#define UNWIND_CFA_REMEMBER_STATE 0x0a
+#define UNWIND_CFA_RESTORE_STATE 0x0b
+#define UNWIND_CFA_DEF_CFA 0x0c
+#define UNWIND_CFA_DEF_CFA_REGISTER 0x0d
+#define UNWIND_CFA_DEF_CFA_OFFSET 0x0e
+#define UNWIND_CFA_DEF_CFA_EXPRESSION 0x0f
+#define UNWIND_CFA_EXPRESSION 0x10
+#define UNWIND_CFA_OFFSET_EXTENDED_SF 0x11
+#define UNWIND_CFA_DEF_CFA_SF 0x12
+#define UNWIND_CFA_DEF_CFA_OFFSET_SF 0x13
+#define UNWIND_CFA_VAL_OFFSET 0x14
+#define UNWIND_CFA_VAL_OFFSET_SF 0x15
+#define UNWIND_CFA_VAL_EXPRESSION 0x16
+#define UNWIND_CFA_GNU_WINDOW_SAVE 0x2d
+#define UNWIND_CFA_GNU_ARGS_SIZE 0x2e
+#define UNWIND_CFA_GNU_NEGATIVE_OFFSET_EXTENDED 0x2f
+
+/* How a register of the caller is found, in a row of the CFA table. */
+#define UNWIND_SAME 0		/* unchanged; also what a register never mentioned gets */
+#define UNWIND_UNDEF 1		/* undefined: for the return address, the end of the stack */
+#define UNWIND_AT 2		/* saved at CFA + offset */
+#define UNWIND_OTHER 3		/* in another register, at or equal to an expression, ... */
+
+/* Depth of DW_CFA_remember_state's stack; gcc uses one or two. */
+#define UNWIND_STATE_DEPTH 8
+
+/* Slots of the first rule table; it doubles when half full. */
+#define UNWIND_TABLE_MIN 4096
+
+/* Modules the first module array holds; it doubles when full. */
+#define UNWIND_MODULES_MIN 64
+
+/* Hash constants: B, odd, is the base of the positional sum; the others mix. */
+#define UNWIND_HASH_B 0x9e3779b97f4a7c15ULL
+#define UNWIND_HASH_MIX 0xbf58476d1ce4e5b9ULL
+#define UNWIND_HASH_LEN 0x94d049bb133111ebULL
+
+/* One slot of the rule table. */
+struct unwind_slot {
+	uintptr_t	pc;		/* the key, a return address; 0 while the slot is empty */
+	uint64_t	rule;		/* its packed rule, stored before pc */
+};
+
+/* The rule table: open addressing with linear probing, indexed by Fibonacci hashing. */
+struct unwind_table {
+	size_t			 mask;		/* slots - 1; slots is a power of two */
+	unsigned int		 shift;		/* 64 - log2(slots): a hash's top bits index */
+	size_t			 used;		/* slots holding a pc (changed under unwind_lock) */
+	size_t			 size;		/* bytes mapped for this table */
+	struct unwind_table	*retired;	/* the table this one replaced, still mapped */
+	struct unwind_slot	 slots[];	/* mask + 1 slots */
+};
+
+/* A loaded object, as dl_iterate_phdr reports it. */
+struct unwind_module {
+	uintptr_t	 lo;		/* lowest address of its PT_LOAD segments */
+	uintptr_t	 hi;		/* end of its highest PT_LOAD segment */
+	const uint8_t	*hdr;		/* its .eh_frame_hdr (PT_GNU_EH_FRAME), NULL if none */
+	const uint8_t	*eh_frame;	/* start of its .eh_frame, NULL if unknown */
+	const int32_t	*table;		/* the hdr's sorted (pc, FDE) pairs, hdr-relative, or NULL */
+	size_t		 count;		/* pairs in table */
+};
+
+/* What a CIE says about the FDEs that use it. */
+struct unwind_cie {
+	uint64_t	 code_align;	/* factor of advance_loc deltas */
+	int64_t		 data_align;	/* factor of register offsets */
+	uint64_t	 ra_reg;	/* the column of the return address */
+	uint8_t		 fde_enc;	/* encoding of the FDEs' addresses ('R') */
+	int		 has_aug;	/* 1 if FDEs carry augmentation data ('z') */
+	int		 signal;	/* 1 for a signal frame ('S') */
+	const uint8_t	*insns;		/* its initial instructions */
+	const uint8_t	*end;		/* their end, the end of the CIE */
+};
+
+/* A decoded FDE. */
+struct unwind_fde {
+	uintptr_t		 start;		/* first pc it covers */
+	uintptr_t		 end;		/* end of the pcs it covers */
+	const uint8_t		*insns;		/* its instructions */
+	const uint8_t		*insns_end;	/* their end, the end of the FDE */
+	struct unwind_cie	 cie;		/* its CIE */
+};
+
+/* A bounded reader of .eh_frame bytes. */
+struct unwind_reader {
+	const uint8_t	*p;		/* next byte */
+	const uint8_t	*end;		/* end of what may be read */
+	int		 bad;		/* 1 once a read went past end or met an unknown encoding */
+};
+
+/* A row of the CFA table, for the registers that matter here. */
+struct unwind_row {
+	uint64_t	cfa_reg;	/* CFA = cfa_reg + cfa_off, unless cfa_expr */
+	int64_t		cfa_off;	/* see cfa_reg */
+	int		cfa_expr;	/* 1 if the CFA is a DWARF expression */
+	int		rbp_how;	/* how the caller's rbp is found (UNWIND_SAME, ...) */
+	int64_t		rbp_off;	/* its offset from the CFA when UNWIND_AT */
+	int		ra_how;		/* how the return address is found */
+	int64_t		ra_off;		/* its offset from the CFA when UNWIND_AT */
+	int		rsp_how;	/* how the caller's rsp is found: normally UNWIND_SAME, the CFA */
+};
+
+/* The register state at one frame of a capture, and the stack words its unwind read. */
+struct unwind_level {
+	uintptr_t	 pc;		/* pc at this frame: a return address into it */
+	uintptr_t	 sp;		/* rsp at this frame: the CFA of the frame inside it */
+	uintptr_t	 rbp;		/* rbp at this frame; compared only where rbp_needed */
+	uint64_t	 sum;		/* hash sum of this level and all levels outside it */
+	const uintptr_t	*ra_slot;	/* word the outer level's pc was read from, or &outer->pc */
+	const uintptr_t	*rbp_slot;	/* word the outer rbp was read from if needed, or &outer->rbp */
+	uint32_t	 flags;		/* UNWIND_CFA_RBP and UNWIND_RBP_SAVED of this pc's rule */
+	int		 rbp_needed;	/* 1 if rbp here changes the unwind from here outward */
+};
+
+/* A thread's state: its stack bounds and its previous capture. */
+struct unwind_thread {
+	uintptr_t		 stack_lo;	/* lowest address of the thread's stack */
+	uintptr_t		 stack_hi;	/* end of the thread's stack: every CFA is at most this */
+	int			 stack_known;	/* 0 until looked up, 1 if known, -1 if unavailable */
+	volatile sig_atomic_t	 busy;		/* 1 inside unwind_capture: a signal handler's
+						   capture must leave lv alone */
+	unsigned long		 gen;		/* unwind_gen when lv was recorded */
+	int			 depth;		/* levels in lv[1..depth]; 0 if none to reuse */
+	struct unwind_stats	 stats;		/* counters for unwind_thread_stats */
+	struct unwind_level	 lv[UNWIND_MAX_DEPTH + 1];	/* lv[0] sentinel, lv[1] outermost */
+	struct unwind_level	 scratch[UNWIND_MAX_DEPTH];	/* the capture in progress,
+								   innermost first */
+};
+
+/* Serializes filling, growing and flushing the rule table, and the module array. */
+static pthread_mutex_t		 unwind_lock = PTHREAD_MUTEX_INITIALIZER;
+/* The current rule table, NULL until the first miss; read without the lock. */
+static struct unwind_table	*unwind_table;
+/* Seqlock of the rule table: odd while a flush clears it, bumped twice per flush. */
+static unsigned long		 unwind_gen;
+/* The loaded objects (under unwind_lock). */
+static struct unwind_module	*unwind_modules;
+/* Entries used in unwind_modules. */
+static size_t			 unwind_nmodules;
+/* Entries unwind_modules has room for. */
+static size_t			 unwind_modules_cap;
+/* 1 when unwind_modules lists every object of unwind_adds and unwind_subs. */
+static int			 unwind_modules_valid;
+/* dlpi_adds and dlpi_subs when unwind_modules was built. */
+static unsigned long long	 unwind_adds, unwind_subs;
+/* B^i and B^-i mod 2^64 for 0 <= i <= UNWIND_MAX_DEPTH. */
+static uint64_t			 unwind_pow[UNWIND_MAX_DEPTH + 1];
+static uint64_t			 unwind_ipow[UNWIND_MAX_DEPTH + 1];
+/* Fills unwind_pow and unwind_ipow once. */
+static pthread_once_t		 unwind_once = PTHREAD_ONCE_INIT;
+
+/* Maps SIZE zeroed bytes; NULL on failure. */
+static void *
+unwind_map(size_t size)
+{
+	void	*p;
+
+	p = mmap(NULL, size, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* Fills the tables of powers of the hash base. */
+static void
+unwind_init(void)
+{
+	uint64_t	inv = UNWIND_HASH_B;
+	int		i;
+
+	/* Newton's iteration doubles the correct low bits of the inverse each time. */
+	for (i = 0; i < 6; i++)
+		inv *= 2 - UNWIND_HASH_B * inv;
+	unwind_pow[0] = unwind_ipow[0] = 1;
+	for (i = 1; i <= UNWIND_MAX_DEPTH; i++) {
+		unwind_pow[i] = unwind_pow[i - 1] * UNWIND_HASH_B;
+		unwind_ipow[i] = unwind_ipow[i - 1] * inv;
+	}
+}
+
+/* Returns the per-pc term of the hash sum before its positional factor. */
+static inline uint64_t
+unwind_mix(uintptr_t pc)
+{
+	uint64_t	x = (uint64_t)pc * UNWIND_HASH_MIX;
+
+	return x ^ (x >> 31);
+}
+
+/* Returns the hash of a stack of N pcs whose positional sum is SUM. */
+static inline uint64_t
+unwind_final(uint64_t sum, int n)
+{
+	uint64_t	x = sum ^ ((uint64_t)n * UNWIND_HASH_LEN);
+
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	x ^= x >> 33;
+	return x;
+}
+
+/* Returns the hash of PCS[0..N), computed from the values alone. */
+static uint64_t
+unwind_hash_pcs(const uintptr_t *pcs, int n)
+{
+	uint64_t	sum = 0;
+	int		i;
+
+	for (i = 0; i < n; i++)
+		sum += unwind_mix(pcs[i]) * unwind_pow[n - 1 - i];
+	return unwind_final(sum, n);
+}
+
+/* Returns the CFA offset of a simple rule. */
+static inline int64_t
+unwind_rule_cfa_off(uint64_t rule)
+{
+	return (int64_t)(int32_t)(uint32_t)(rule >> 32);
+}
+
+/* Returns the offset from the CFA of the saved rbp of a simple rule. */
+static inline int64_t
+unwind_rule_rbp_off(uint64_t rule)
+{
+	return (int64_t)(int16_t)(uint16_t)(rule >> 16);
+}
+
+/* Returns the first slot index for PC in table T. */
+static inline size_t
+unwind_table_index(const struct unwind_table *t, uintptr_t pc)
+{
+	return (size_t)(((uint64_t)pc * UNWIND_HASH_B) >> t->shift);
+}
+
+/* Maps an empty table of SLOTS slots (a power of two); NULL on failure. */
+static struct unwind_table *
+unwind_table_new(size_t slots)
+{
+	struct unwind_table	*t;
+	size_t			 size, bits = 0;
+
+	size = sizeof *t + slots * sizeof t->slots[0];
+	if ((t = unwind_map(size)) == NULL)
+		return NULL;
+	while (((size_t)1 << bits) < slots)
+		bits++;
+	t->mask = slots - 1;
+	t->shift = 64 - bits;
+	t->size = size;
+	return t;
+}
+
+/* Returns the rule of PC in table T, UNWIND_NONE if absent.  The caller holds unwind_lock. */
+static uint64_t
+unwind_table_find(const struct unwind_table *t, uintptr_t pc)
+{
+	size_t	i;
+
+	for (i = unwind_table_index(t, pc); t->slots[i].pc != 0; i = (i + 1) & t->mask) {
+		if (t->slots[i].pc == pc)
+			return t->slots[i].rule;
+	}
+	return UNWIND_NONE;
+}
+
+/* Puts (PC, RULE) in table T, which has room and lacks PC.  The caller holds unwind_lock. */
+static void
+unwind_table_put(struct unwind_table *t, uintptr_t pc, uint64_t rule)
+{
+	size_t	i;
+
+	assert((t->used + 1) * 2 <= t->mask + 1);
+	for (i = unwind_table_index(t, pc); t->slots[i].pc != 0; i = (i + 1) & t->mask)
+		assert(t->slots[i].pc != pc);
+	__atomic_store_n(&t->slots[i].rule, rule, __ATOMIC_RELAXED);
+	__atomic_store_n(&t->slots[i].pc, pc, __ATOMIC_RELEASE);
+	t->used++;
+}
+
+/*
+ * Adds (PC, RULE) to the current table, replacing it with one twice as large when it would be
+ * more than half full; if no memory can be had the rule is simply not cached.  The caller holds
+ * unwind_lock.
+ */
+static void
+unwind_table_insert(uintptr_t pc, uint64_t rule)
+{
+	struct unwind_table	*t = unwind_table, *n;
+	size_t			 i;
+
+	if ((t->used + 1) * 2 > t->mask + 1) {
+		if ((n = unwind_table_new((t->mask + 1) * 2)) == NULL)
+			return;
+		for (i = 0; i <= t->mask; i++) {
+			if (t->slots[i].pc != 0 && t->slots[i].rule != UNWIND_NONE)
+				unwind_table_put(n, t->slots[i].pc, t->slots[i].rule);
+		}
+		/* Readers may still be probing t: it is kept, never unmapped. */
+		n->retired = t;
+		__atomic_store_n(&unwind_table, n, __ATOMIC_RELEASE);
+		t = n;
+	}
+	unwind_table_put(t, pc, rule);
+}
+
+/*
+ * Empties the current rule table inside the seqlock, so that a capture that read it meanwhile
+ * sees unwind_gen move.  The caller holds unwind_lock.
+ */
+static void
+unwind_table_clear(void)
+{
+	struct unwind_table	*t = unwind_table;
+	size_t			 i;
+
+	__atomic_store_n(&unwind_gen, unwind_gen + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	if (t != NULL) {
+		for (i = 0; i <= t->mask; i++) {
+			__atomic_store_n(&t->slots[i].rule, UNWIND_NONE, __ATOMIC_RELAXED);
+			__atomic_store_n(&t->slots[i].pc, 0, __ATOMIC_RELAXED);
+		}
+		t->used = 0;
+	}
+	__atomic_store_n(&unwind_gen, unwind_gen + 1, __ATOMIC_RELEASE);
+}
+
+/* Reads one byte. */
+static uint8_t
+unwind_read_u8(struct unwind_reader *r)
+{
+	if (r->p >= r->end) {
+		r->bad = 1;
+		return 0;
+	}
+	return *r->p++;
+}
+
+/* Reads N (at most 8) little-endian bytes as an unsigned number. */
+static uint64_t
+unwind_read_fixed(struct unwind_reader *r, size_t n)
+{
+	uint64_t	v = 0;
+
+	if ((size_t)(r->end - r->p) < n) {
+		r->bad = 1;
+		return 0;
+	}
+	memcpy(&v, r->p, n);
+	r->p += n;
+	return v;
+}
+
+/* Reads an unsigned LEB128 number. */
+static uint64_t
+unwind_read_uleb(struct unwind_reader *r)
+{
+	uint64_t	v = 0;
+	unsigned int	shift = 0;
+	uint8_t		b;
+
+	do {
+		b = unwind_read_u8(r);
+		if (shift < 64)
+			v |= (uint64_t)(b & 0x7f) << shift;
+		shift += 7;
+	} while ((b & 0x80) && !r->bad);
+	return v;
+}
+
+/* Reads a signed LEB128 number. */
+static int64_t
+unwind_read_sleb(struct unwind_reader *r)
+{
+	uint64_t	v = 0;
+	unsigned int	shift = 0;
+	uint8_t		b;
+
+	do {
+		b = unwind_read_u8(r);
+		if (shift < 64)
+			v |= (uint64_t)(b & 0x7f) << shift;
+		shift += 7;
+	} while ((b & 0x80) && !r->bad);
+	if (shift < 64 && (b & 0x40))
+		v |= ~(uint64_t)0 << shift;
+	return (int64_t)v;
+}
+
+/*
+ * Reads a pointer encoded as ENC (DW_EH_PE_*), with DATA the base of datarel; an indirect
+ * pointer is returned as the address it points at, not dereferenced.  Returns 0 for omit.
+ */
+static uintptr_t
+unwind_read_ptr(struct unwind_reader *r, uint8_t enc, uintptr_t data)
+{
+	uintptr_t	base, v;
+
+	if (enc == UNWIND_PE_OMIT)
+		return 0;
+	switch (enc & 0x70) {
+	case UNWIND_PE_ABSPTR:
+		base = 0;
+		break;
+	case UNWIND_PE_PCREL:
+		base = (uintptr_t)r->p;
+		break;
+	case UNWIND_PE_DATAREL:
+		base = data;
+		break;
+	case UNWIND_PE_ALIGNED:
+		base = 0;
+		while (((uintptr_t)r->p & 7) != 0 && r->p < r->end)
+			r->p++;
+		break;
+	default:
+		r->bad = 1;
+		return 0;
+	}
+	switch (enc & 0x0f) {
+	case UNWIND_PE_ABSPTR:
+	case UNWIND_PE_UDATA8:
+	case UNWIND_PE_SDATA8:
+		v = unwind_read_fixed(r, 8);
+		break;
+	case UNWIND_PE_ULEB128:
+		v = unwind_read_uleb(r);
+		break;
+	case UNWIND_PE_SLEB128:
+		v = (uintptr_t)unwind_read_sleb(r);
+		break;
+	case UNWIND_PE_UDATA2:
+		v = unwind_read_fixed(r, 2);
+		break;
+	case UNWIND_PE_SDATA2:
+		v = (uintptr_t)(int16_t)unwind_read_fixed(r, 2);
+		break;
+	case UNWIND_PE_UDATA4:
+		v = unwind_read_fixed(r, 4);
+		break;
+	case UNWIND_PE_SDATA4:
+		v = (uintptr_t)(int32_t)unwind_read_fixed(r, 4);
+		break;
+	default:
+		r->bad = 1;
+		return 0;
+	}
+	return base + v;
+}
+
+/* Decodes the CIE at P into *CIE; returns 0, or -1 if it is malformed or of an unknown kind. */
+static int
+unwind_cie_parse(const uint8_t *p, struct unwind_cie *cie)
+{
+	struct unwind_reader	 r = { p, p + 8, 0 };
+	const char		*aug;
+	const uint8_t		*aug_end;
+	uint64_t		 len;
+	uint8_t			 version, penc;
+	size_t			 i;
+
+	memset(cie, 0, sizeof *cie);
+	len = unwind_read_fixed(&r, 4);
+	if (len == 0 || len >= 0xfffffff0)	/* a terminator, or 64-bit DWARF (never seen) */
+		return -1;
+	r.end = r.p + len;
+	if (unwind_read_fixed(&r, 4) != 0)	/* the CIE id of .eh_frame */
+		return -1;
+	version = unwind_read_u8(&r);
+	if (version != 1 && version != 3)
+		return -1;
+	aug = (const char *)r.p;
+	while (unwind_read_u8(&r) != 0 && !r.bad)
+		;
+	cie->code_align = unwind_read_uleb(&r);
+	cie->data_align = unwind_read_sleb(&r);
+	cie->ra_reg = version == 1 ? unwind_read_u8(&r) : unwind_read_uleb(&r);
+	cie->fde_enc = UNWIND_PE_ABSPTR;
+	if (aug[0] == 'z') {
+		cie->has_aug = 1;
+		len = unwind_read_uleb(&r);
+		if (r.bad || len > (uint64_t)(r.end - r.p))
+			return -1;
+		aug_end = r.p + len;
+		for (i = 1; aug[i] != '\0' && !r.bad; i++) {
+			switch (aug[i]) {
+			case 'R':
+				cie->fde_enc = unwind_read_u8(&r);
+				break;
+			case 'P':
+				penc = unwind_read_u8(&r);
+				unwind_read_ptr(&r, penc & ~UNWIND_PE_INDIRECT, 0);
+				break;
+			case 'L':
+				unwind_read_u8(&r);
+				break;
+			case 'S':
+				cie->signal = 1;
+				break;
+			case 'B':
+				break;
+			default:
+				/* Unknown, but 'z' says where the data ends. */
+				i = strlen(aug) - 1;
+				break;
+			}
+		}
+		r.p = aug_end;
+	} else if (aug[0] != '\0')
+		return -1;
+	if (r.bad || cie->code_align == 0)
+		return -1;
+	cie->insns = r.p;
+	cie->end = r.end;
+	return 0;
+}
+
+/*
+ * Decodes the FDE at P (and its CIE) into *FDE; returns 0, or -1 if P is a CIE, a terminator or
+ * malformed.  *NEXT is set to the record after P (NULL after a terminator).
+ */
+static int
+unwind_fde_parse(const uint8_t *p, struct unwind_fde *fde, const uint8_t **next)
+{
+	struct unwind_reader	 r = { p, p + 8, 0 };
+	const uint8_t		*id_at;
+	uint64_t		 len, id, aug_len;
+
+	*next = NULL;
+	len = unwind_read_fixed(&r, 4);
+	if (len == 0 || len >= 0xfffffff0)
+		return -1;
+	r.end = r.p + len;
+	*next = r.end;
+	id_at = r.p;
+	id = unwind_read_fixed(&r, 4);
+	if (id == 0)
+		return -1;
+	if (unwind_cie_parse(id_at - id, &fde->cie) != 0)
+		return -1;
+	fde->start = unwind_read_ptr(&r, fde->cie.fde_enc & ~UNWIND_PE_INDIRECT, 0);
+	fde->end = fde->start + unwind_read_ptr(&r, fde->cie.fde_enc & 0x0f, 0);
+	if (fde->cie.fde_enc & UNWIND_PE_INDIRECT)
+		return -1;
+	if (fde->cie.has_aug) {
+		aug_len = unwind_read_uleb(&r);
+		if (r.bad || aug_len > (uint64_t)(r.end - r.p))
+			return -1;
+		r.p += aug_len;
+	}
+	if (r.bad)
+		return -1;
+	fde->insns = r.p;
+	fde->insns_end = r.end;
+	return 0;
+}
+
+/* Records that the caller's register REG is found as HOW with offset OFF in ROW. */
+static void
+unwind_row_set(struct unwind_row *row, uint64_t reg, int how, int64_t off)
+{
+	switch (reg) {
+	case UNWIND_REG_RBP:
+		row->rbp_how = how;
+		row->rbp_off = off;
+		break;
+	case UNWIND_REG_RSP:
+		row->rsp_how = how;
+		break;
+	case UNWIND_REG_RA:
+		row->ra_how = how;
+		row->ra_off = off;
+		break;
+	}
+}
+
+/* Restores register REG of ROW to its rule in INIT (the row after the CIE's instructions). */
+static void
+unwind_row_restore(struct unwind_row *row, const struct unwind_row *init, uint64_t reg)
+{
+	if (init == NULL)
+		unwind_row_set(row, reg, UNWIND_SAME, 0);
+	else if (reg == UNWIND_REG_RBP)
+		unwind_row_set(row, reg, init->rbp_how, init->rbp_off);
+	else if (reg == UNWIND_REG_RA)
+		unwind_row_set(row, reg, init->ra_how, init->ra_off);
+	else if (reg == UNWIND_REG_RSP)
+		unwind_row_set(row, reg, init->rsp_how, 0);
+}
+
+/*
+ * Runs the CFA instructions in [P, END) on ROW from location LOC until the location passes
+ * TARGET; INIT is the row after the CIE's instructions, NULL while running those.  Returns 0, or
+ * -1 if the instructions are malformed or unknown.
+ */
+static int
+unwind_cfa_run(const uint8_t *p, const uint8_t *end, const struct unwind_cie *cie,
+    uintptr_t loc, uintptr_t target, struct unwind_row *row, const struct unwind_row *init)
+{
+	struct unwind_reader	r = { p, end, 0 };
+	struct unwind_row	stack[UNWIND_STATE_DEPTH];
+	int			depth = 0;
+	uint64_t		reg, len;
+	int64_t			off;
+	uint8_t			op;
+
+	while (r.p < r.end && !r.bad) {
+		op = unwind_read_u8(&r);
+		switch (op & 0xc0) {
+		case UNWIND_CFA_ADVANCE_LOC:
+			loc += (op & 0x3f) * cie->code_align;
+			if (loc > target)
+				return 0;
+			continue;
+		case UNWIND_CFA_OFFSET:
+			off = (int64_t)unwind_read_uleb(&r) * cie->data_align;
+			unwind_row_set(row, op & 0x3f, UNWIND_AT, off);
+			continue;
+		case UNWIND_CFA_RESTORE:
+			unwind_row_restore(row, init, op & 0x3f);
+			continue;
+		}
+		switch (op) {
+		case UNWIND_CFA_NOP:
+			break;
+		case UNWIND_CFA_SET_LOC:
+			loc = unwind_read_ptr(&r, cie->fde_enc & ~UNWIND_PE_INDIRECT, 0);
+			if (loc > target)
+				return 0;
+			break;
+		case UNWIND_CFA_ADVANCE_LOC1:
+		case UNWIND_CFA_ADVANCE_LOC2:
+		case UNWIND_CFA_ADVANCE_LOC4:
+			len = op == UNWIND_CFA_ADVANCE_LOC1 ? 1 : op == UNWIND_CFA_ADVANCE_LOC2 ? 2 : 4;
+			loc += unwind_read_fixed(&r, len) * cie->code_align;
+			if (loc > target)
+				return 0;
+			break;
+		case UNWIND_CFA_OFFSET_EXTENDED:
+			reg = unwind_read_uleb(&r);
+			off = (int64_t)unwind_read_uleb(&r) * cie->data_align;
+			unwind_row_set(row, reg, UNWIND_AT, off);
+			break;
+		case UNWIND_CFA_OFFSET_EXTENDED_SF:
+			reg = unwind_read_uleb(&r);
+			off = unwind_read_sleb(&r) * cie->data_align;
+			unwind_row_set(row, reg, UNWIND_AT, off);
+			break;
+		case UNWIND_CFA_GNU_NEGATIVE_OFFSET_EXTENDED:
+			reg = unwind_read_uleb(&r);
+			off = -(int64_t)unwind_read_uleb(&r) * cie->data_align;
+			unwind_row_set(row, reg, UNWIND_AT, off);
+			break;
+		case UNWIND_CFA_RESTORE_EXTENDED:
+			unwind_row_restore(row, init, unwind_read_uleb(&r));
+			break;
+		case UNWIND_CFA_UNDEFINED:
+			unwind_row_set(row, unwind_read_uleb(&r), UNWIND_UNDEF, 0);
+			break;
+		case UNWIND_CFA_SAME_VALUE:
+			unwind_row_set(row, unwind_read_uleb(&r), UNWIND_SAME, 0);
+			break;
+		case UNWIND_CFA_REGISTER:
+			reg = unwind_read_uleb(&r);
+			unwind_read_uleb(&r);
+			unwind_row_set(row, reg, UNWIND_OTHER, 0);
+			break;
+		case UNWIND_CFA_VAL_OFFSET:
+			reg = unwind_read_uleb(&r);
+			unwind_read_uleb(&r);
+			unwind_row_set(row, reg, UNWIND_OTHER, 0);
+			break;
+		case UNWIND_CFA_VAL_OFFSET_SF:
+			reg = unwind_read_uleb(&r);
+			unwind_read_sleb(&r);
+			unwind_row_set(row, reg, UNWIND_OTHER, 0);
+			break;
+		case UNWIND_CFA_REMEMBER_STATE:
+			/* The CFA rule is part of the state: gcc's epilogues rely on it. */
+			if (depth == UNWIND_STATE_DEPTH)
+				return -1;
+			stack[depth++] = *row;
+			break;
+		case UNWIND_CFA_RESTORE_STATE:
+			if (depth == 0)
+				return -1;
+			*row = stack[--depth];
+			break;
+		case UNWIND_CFA_DEF_CFA:
+			row->cfa_reg = unwind_read_uleb(&r);
+			row->cfa_off = (int64_t)unwind_read_uleb(&r);
+			row->cfa_expr = 0;
+			break;
+		case UNWIND_CFA_DEF_CFA_SF:
+			row->cfa_reg = unwind_read_uleb(&r);
+			row->cfa_off = unwind_read_sleb(&r) * cie->data_align;
+			row->cfa_expr = 0;
+			break;
+		case UNWIND_CFA_DEF_CFA_REGISTER:
+			row->cfa_reg = unwind_read_uleb(&r);
+			break;
+		case UNWIND_CFA_DEF_CFA_OFFSET:
+			row->cfa_off = (int64_t)unwind_read_uleb(&r);
+			break;
+		case UNWIND_CFA_DEF_CFA_OFFSET_SF:
+			row->cfa_off = unwind_read_sleb(&r) * cie->data_align;
+			break;
+		case UNWIND_CFA_DEF_CFA_EXPRESSION:
+			len = unwind_read_uleb(&r);
+			if (len > (uint64_t)(r.end - r.p))
+				return -1;
+			r.p += len;
+			row->cfa_expr = 1;
+			break;
+		case UNWIND_CFA_EXPRESSION:
+		case UNWIND_CFA_VAL_EXPRESSION:
+			reg = unwind_read_uleb(&r);
+			len = unwind_read_uleb(&r);
+			if (len > (uint64_t)(r.end - r.p))
+				return -1;
+			r.p += len;
+			unwind_row_set(row, reg, UNWIND_OTHER, 0);
+			break;
+		case UNWIND_CFA_GNU_ARGS_SIZE:
+			/* Matters to landing pads, not to finding the CFA. */
+			unwind_read_uleb(&r);
+			break;
+		case UNWIND_CFA_GNU_WINDOW_SAVE:
+			/* SPARC and AArch64 only. */
+			return -1;
+		default:
+			return -1;
+		}
+	}
+	return r.bad ? -1 : 0;
+}
+
+/* Packs the rule of ROW (of a frame that is a signal frame if SIGNAL) into 64 bits. */
+static uint64_t
+unwind_rule_pack(const struct unwind_row *row, int signal)
+{
+	uint64_t	rule;
+
+	if (row->ra_how == UNWIND_UNDEF)
+		return UNWIND_END;
+	if (signal || row->cfa_expr || row->ra_how != UNWIND_AT || row->ra_off != -8 ||
+	    row->rsp_how != UNWIND_SAME)
+		return UNWIND_COMPLEX;
+	if (row->cfa_off < INT32_MIN || row->cfa_off > INT32_MAX)
+		return UNWIND_COMPLEX;
+	if (row->cfa_reg == UNWIND_REG_RSP)
+		rule = UNWIND_SIMPLE;
+	else if (row->cfa_reg == UNWIND_REG_RBP)
+		rule = UNWIND_SIMPLE|UNWIND_CFA_RBP;
+	else
+		return UNWIND_COMPLEX;
+	rule |= (uint64_t)(uint32_t)(int32_t)row->cfa_off << 32;
+	switch (row->rbp_how) {
+	case UNWIND_SAME:
+		break;
+	case UNWIND_AT:
+		if (row->rbp_off < INT16_MIN || row->rbp_off > INT16_MAX)
+			return UNWIND_COMPLEX;
+		rule |= UNWIND_RBP_SAVED | (uint64_t)(uint16_t)(int16_t)row->rbp_off << 16;
+		break;
+	default:
+		return UNWIND_COMPLEX;
+	}
+	return rule;
+}
+
+/* Returns the rule at TARGET (a pc inside the call) of the frame described by FDE. */
+static uint64_t
+unwind_fde_rule(const struct unwind_fde *fde, uintptr_t target)
+{
+	struct unwind_row	row, init;
+
+	if (fde->cie.ra_reg != UNWIND_REG_RA)
+		return UNWIND_COMPLEX;
+	memset(&row, 0, sizeof row);
+	if (unwind_cfa_run(fde->cie.insns, fde->cie.end, &fde->cie, fde->start, UINTPTR_MAX, &row,
+	    NULL) != 0)
+		return UNWIND_COMPLEX;
+	init = row;
+	if (unwind_cfa_run(fde->insns, fde->insns_end, &fde->cie, fde->start, target, &row,
+	    &init) != 0)
+		return UNWIND_COMPLEX;
+	return unwind_rule_pack(&row, fde->cie.signal);
+}
+
+/* Finds the FDE of module M that covers address A into *FDE; returns 0, or -1 if none. */
+static int
+unwind_fde_find(const struct unwind_module *m, uintptr_t a, struct unwind_fde *fde)
+{
+	const uint8_t	*p, *next;
+	int64_t		 rel;
+	size_t		 lo, hi, mid;
+
+	if (m->table != NULL) {
+		/* The last pair whose pc is at most a. */
+		rel = (int64_t)(a - (uintptr_t)m->hdr);
+		if (m->count == 0 || m->table[0] > rel)
+			return -1;
+		lo = 0;
+		hi = m->count;
+		while (hi - lo > 1) {
+			mid = lo + (hi - lo) / 2;
+			if (m->table[2 * mid] <= rel)
+				lo = mid;
+			else
+				hi = mid;
+		}
+		p = m->hdr + m->table[2 * lo + 1];
+		if (unwind_fde_parse(p, fde, &next) != 0)
+			return -1;
+		return a >= fde->start && a < fde->end ? 0 : -1;
+	}
+	if (m->eh_frame == NULL)
+		return -1;
+	/* No usable search table: walk .eh_frame to its zero terminator. */
+	for (p = m->eh_frame; p != NULL; p = next) {
+		if (unwind_fde_parse(p, fde, &next) == 0 && a >= fde->start && a < fde->end)
+			return 0;
+	}
+	return -1;
+}
+
+/* Appends a module to unwind_modules; returns 0, or -1 if no memory can be had. */
+static int
+unwind_modules_add(const struct unwind_module *m)
+{
+	struct unwind_module	*n;
+	size_t			 cap;
+
+	if (unwind_nmodules == unwind_modules_cap) {
+		cap = unwind_modules_cap == 0 ? UNWIND_MODULES_MIN : unwind_modules_cap * 2;
+		if ((n = unwind_map(cap * sizeof *n)) == NULL)
+			return -1;
+		if (unwind_modules != NULL) {
+			memcpy(n, unwind_modules, unwind_nmodules * sizeof *n);
+			munmap(unwind_modules, unwind_modules_cap * sizeof *n);
+		}
+		unwind_modules = n;
+		unwind_modules_cap = cap;
+	}
+	unwind_modules[unwind_nmodules++] = *m;
+	return 0;
+}
+
+/* Decodes the .eh_frame_hdr of module M, setting its eh_frame and search table. */
+static void
+unwind_module_hdr(struct unwind_module *m)
+{
+	struct unwind_reader	r;
+	const uint8_t		*h = m->hdr;
+	uintptr_t		 count;
+
+	if (h == NULL || h[0] != 1)
+		return;
+	r.p = h + 4;
+	r.end = (const uint8_t *)UINTPTR_MAX;
+	r.bad = 0;
+	m->eh_frame = (const uint8_t *)unwind_read_ptr(&r, h[1] & ~UNWIND_PE_INDIRECT,
+	    (uintptr_t)h);
+	if (r.bad || (h[1] & UNWIND_PE_INDIRECT)) {
+		m->eh_frame = NULL;
+		return;
+	}
+	if (h[2] == UNWIND_PE_OMIT)
+		return;
+	count = unwind_read_ptr(&r, h[2] & ~UNWIND_PE_INDIRECT, (uintptr_t)h);
+	if (r.bad || h[3] != (UNWIND_PE_DATAREL|UNWIND_PE_SDATA4))
+		return;
+	m->table = (const int32_t *)r.p;
+	m->count = count;
+}
+
+/* What a walk of dl_iterate_phdr learns. */
+struct unwind_walk {
+	int	first;		/* 1 until the first object is seen */
+	int	unloaded;	/* 1 if objects were unloaded since the last walk */
+	int	failed;		/* 1 if an object could not be recorded */
+};
+
+/* dl_iterate_phdr callback: stops at once if nothing changed, else records every object. */
+static int
+unwind_walk_one(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct unwind_walk	*w = arg;
+	struct unwind_module	 m;
+	const ElfW(Phdr)	*ph;
+	uintptr_t		 a;
+	int			 i;
+
+	if (w->first) {
+		w->first = 0;
+		if (size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof info->dlpi_subs) {
+			if (unwind_modules_valid && info->dlpi_adds == unwind_adds &&
+			    info->dlpi_subs == unwind_subs)
+				return 1;
+			w->unloaded = unwind_modules_valid && info->dlpi_subs != unwind_subs;
+			unwind_adds = info->dlpi_adds;
+			unwind_subs = info->dlpi_subs;
+		} else
+			w->unloaded = 1;
+		unwind_nmodules = 0;
+	}
+	memset(&m, 0, sizeof m);
+	m.lo = UINTPTR_MAX;
+	for (i = 0; i < info->dlpi_phnum; i++) {
+		ph = &info->dlpi_phdr[i];
+		a = info->dlpi_addr + ph->p_vaddr;
+		if (ph->p_type == PT_LOAD) {
+			if (a < m.lo)
+				m.lo = a;
+			if (a + ph->p_memsz > m.hi)
+				m.hi = a + ph->p_memsz;
+		} else if (ph->p_type == PT_GNU_EH_FRAME)
+			m.hdr = (const uint8_t *)a;
+	}
+	if (m.lo >= m.hi)
+		return 0;
+	unwind_module_hdr(&m);
+	if (unwind_modules_add(&m) != 0) {
+		w->failed = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Brings unwind_modules up to date with the loaded objects, and clears the rule table if any
+ * were unloaded.  Returns 0, or -1 if the list is incomplete.  The caller holds unwind_lock.
+ */
+static int
+unwind_modules_update(void)
+{
+	struct unwind_walk	w = { 1, 0, 0 };
+
+	dl_iterate_phdr(unwind_walk_one, &w);
+	if (w.first)
+		return unwind_modules_valid ? 0 : -1;
+	if (w.unloaded)
+		unwind_table_clear();
+	unwind_modules_valid = !w.failed;
+	return w.failed ? -1 : 0;
+}
+
+/* Computes the rule at return address PC.  The caller holds unwind_lock. */
+static uint64_t
+unwind_rule_make(uintptr_t pc)
+{
+	const struct unwind_module	*m = NULL;
+	struct unwind_fde		 fde;
+	uintptr_t			 target = pc - 1;
+	size_t				 i;
+	int				 complete;
+
+	complete = unwind_modules_update() == 0;
+	for (i = 0; i < unwind_nmodules; i++) {
+		if (target >= unwind_modules[i].lo && target < unwind_modules[i].hi) {
+			m = &unwind_modules[i];
+			break;
+		}
+	}
+	if (m == NULL)
+		return complete ? UNWIND_END : UNWIND_COMPLEX;
+	if (m->eh_frame == NULL)
+		return UNWIND_COMPLEX;
+	/* A return address is looked up inside its call, at pc - 1 ... */
+	if (unwind_fde_find(m, target, &fde) == 0)
+		return unwind_fde_rule(&fde, target);
+	/* ... except a signal trampoline's, which is not after a call: leave it to libunwind. */
+	if (unwind_fde_find(m, pc, &fde) == 0)
+		return UNWIND_COMPLEX;
+	return UNWIND_END;
+}
+
+/* Returns the rule at return address PC, computing and caching it; takes unwind_lock. */
+static uint64_t __attribute__((noinline))
+unwind_fill(uintptr_t pc)
+{
+	uint64_t	rule = UNWIND_NONE;
+
+	pthread_mutex_lock(&unwind_lock);
+	if (unwind_table == NULL)
+		__atomic_store_n(&unwind_table, unwind_table_new(UNWIND_TABLE_MIN), __ATOMIC_RELEASE);
+	if (unwind_table != NULL)
+		rule = unwind_table_find(unwind_table, pc);
+	if (rule == UNWIND_NONE) {
+		rule = unwind_rule_make(pc);
+		if (unwind_table != NULL)
+			unwind_table_insert(pc, rule);
+	}
+	pthread_mutex_unlock(&unwind_lock);
+	return rule;
+}
+
+/* Returns the rule at return address PC from table *TP, filling a miss (which renews *TP). */
+static inline uint64_t
+unwind_rule(struct unwind_table **tp, uintptr_t pc)
+{
+	const struct unwind_table	*t = *tp;
+	uintptr_t			 key;
+	uint64_t			 rule;
+	size_t				 i;
+
+	if (t != NULL) {
+		i = unwind_table_index(t, pc);
+		while ((key = __atomic_load_n(&t->slots[i].pc, __ATOMIC_ACQUIRE)) != 0) {
+			if (key == pc) {
+				rule = __atomic_load_n(&t->slots[i].rule, __ATOMIC_RELAXED);
+				if (rule != UNWIND_NONE)
+					return rule;
+				break;
+			}
+			i = (i + 1) & t->mask;
+		}
+	}
+	rule = unwind_fill(pc);
+	*tp = __atomic_load_n(&unwind_table, __ATOMIC_ACQUIRE);
+	return rule;
+}
+
+/* Looks up the bounds of the calling thread's stack into UT. */
+static void
+unwind_thread_bounds(struct unwind_thread *ut)
+{
+	pthread_attr_t	 attr;
+	void		*addr;
+	size_t		 size;
+
+	ut->stack_known = -1;
+	if (pthread_getattr_np(pthread_self(), &attr) != 0)
+		return;
+	if (pthread_attr_getstack(&attr, &addr, &size) == 0 && size != 0) {
+		ut->stack_lo = (uintptr_t)addr;
+		ut->stack_hi = (uintptr_t)addr + size;
+		ut->stack_known = 1;
+	}
+	pthread_attr_destroy(&attr);
+}
+
+/*
+ * Captures with libunwind: steps out from here to the caller of the frame at F, then records
+ * up to MAX pcs.  Returns their number, at least 1 (F[1] alone if libunwind cannot get there).
+ */
+static int __attribute__((noinline))
+unwind_slow(const uintptr_t *f, uintptr_t *pcs, int max, uint64_t *hash)
+{
+	unw_context_t	uc;
+	unw_cursor_t	cur;
+	unw_word_t	ip, sp;
+	uintptr_t	want_sp = (uintptr_t)(f + 2), want_pc = f[1];
+	int		n = 0, found = 0, skipped = 0;
+
+	if (unw_getcontext(&uc) == 0 && unw_init_local(&cur, &uc) == 0) {
+		while (n < max && unw_step(&cur) > 0) {
+			if (unw_get_reg(&cur, UNW_REG_IP, &ip) != 0 ||
+			    unw_get_reg(&cur, UNW_REG_SP, &sp) != 0)
+				break;
+			if (!found) {
+				/* Only this file's frames and the hook are inside it. */
+				if (sp != want_sp || ip != want_pc) {
+					if (sp >= want_sp || ++skipped > 32)
+						break;
+					continue;
+				}
+				found = 1;
+			}
+			pcs[n++] = ip;
+		}
+	}
+	if (n == 0) {
+		pcs[0] = want_pc;
+		n = 1;
+	}
+	*hash = unwind_hash_pcs(pcs, n);
+	return n;
+}
+
+/*
+ * Returns the first level from FROM to TO whose recorded reads no longer give what they gave,
+ * or TO + 1 if none.
+ */
+static inline int
+unwind_verify(const struct unwind_level *lv, int from, int to)
+{
+	int	i;
+
+	for (i = from; i <= to; i++) {
+		if (*lv[i].ra_slot != lv[i - 1].pc || *lv[i].rbp_slot != lv[i - 1].rbp)
+			break;
+	}
+	return i;
+}
+
+/* Records the K levels of ut->scratch (innermost first) inside level C as lv[C + 1 .. C + K]. */
+static inline void
+unwind_commit(struct unwind_thread *ut, int c, int k)
+{
+	struct unwind_level		*d, *o;
+	const struct unwind_level	*s;
+	int				 i;
+
+	for (i = c + 1; i <= c + k; i++) {
+		s = &ut->scratch[c + k - i];
+		d = &ut->lv[i];
+		o = d - 1;
+		d->pc = s->pc;
+		d->sp = s->sp;
+		d->rbp = s->rbp;
+		d->flags = s->flags;
+		d->rbp_needed = (s->flags & UNWIND_CFA_RBP) ||
+		    (!(s->flags & UNWIND_RBP_SAVED) && o->rbp_needed);
+		d->ra_slot = s->ra_slot != NULL ? s->ra_slot : &o->pc;
+		d->rbp_slot = s->rbp_slot != NULL && o->rbp_needed ? s->rbp_slot : &o->rbp;
+		d->sum = o->sum + unwind_mix(s->pc) * unwind_pow[i - 1];
+	}
+	ut->depth = c + k;
+}
+
+struct unwind_thread *
+unwind_thread_new(void)
+{
+	pthread_once(&unwind_once, unwind_init);
+	return unwind_map(sizeof(struct unwind_thread));
+}
+
+void
+unwind_thread_free(struct unwind_thread *ut)
+{
+	if (ut != NULL)
+		munmap(ut, sizeof *ut);
+}
+
+void
+unwind_thread_forget(struct unwind_thread *ut)
+{
+	ut->depth = 0;
+}
+
+void
+unwind_thread_stats(const struct unwind_thread *ut, struct unwind_stats *st)
+{
+	*st = ut->stats;
+}
+
+int
+unwind_capture(struct unwind_thread *ut, void *fp, uintptr_t *pcs, int max, uint64_t *hash)
+{
+	const uintptr_t		*f = fp;
+	struct unwind_table	*t;
+	struct unwind_level	*lv, *s;
+	const uintptr_t		*slot;
+	uintptr_t		 pc, sp, rbp, cfa, hi;
+	uint64_t		 rule;
+	unsigned long		 gen;
+	int			 c, k, n, i, ok_below, bad_at, matched = 0, truncated = 0;
+
+	if (max > UNWIND_MAX_DEPTH)
+		max = UNWIND_MAX_DEPTH;
+	if (max < 1)
+		max = 1;
+	if (ut == NULL || ut->busy)
+		return unwind_slow(f, pcs, max, hash);
+	ut->busy = 1;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	ut->stats.captures++;
+
+	gen = __atomic_load_n(&unwind_gen, __ATOMIC_ACQUIRE);
+	if (ut->stack_known == 0)
+		unwind_thread_bounds(ut);
+	hi = ut->stack_hi;
+	if ((gen & 1) || ut->stack_known != 1 || (uintptr_t)f < ut->stack_lo ||
+	    (uintptr_t)f > hi - 4 * sizeof *f)
+		goto slow;
+	if (ut->gen != gen) {
+		ut->depth = 0;
+		ut->gen = gen;
+	}
+	lv = ut->lv;
+	t = __atomic_load_n(&unwind_table, __ATOMIC_ACQUIRE);
+
+	rbp = f[0];
+	pc = f[1];
+	sp = (uintptr_t)(f + 2);
+	c = ut->depth;
+	ok_below = 1;		/* lv[1 .. ok_below - 1] have been verified unchanged */
+	bad_at = c + 1;		/* a match at or inside this level cannot be trusted */
+	k = 0;
+	for (;;) {
+		/* Find the recorded level at this sp, if any: sps grow outward. */
+		while (c > 0 && lv[c].sp < sp)
+			c--;
+		if (c > 0 && c < bad_at && lv[c].sp == sp && lv[c].pc == pc &&
+		    (!lv[c].rbp_needed || lv[c].rbp == rbp) && c + k <= UNWIND_MAX_DEPTH) {
+			if (c >= ok_below) {
+				ok_below = unwind_verify(lv, ok_below, c);
+				if (ok_below <= c)
+					bad_at = ok_below;
+			}
+			if (c < bad_at) {
+				matched = c;
+				break;
+			}
+		}
+
+		if (k == UNWIND_MAX_DEPTH) {
+			truncated = 1;
+			break;
+		}
+		s = &ut->scratch[k++];
+		s->pc = pc;
+		s->sp = sp;
+		s->rbp = rbp;
+		s->ra_slot = NULL;
+		s->rbp_slot = NULL;
+		s->flags = 0;
+		rule = unwind_rule(&t, pc);
+		if (UNWIND_KIND(rule) != UNWIND_SIMPLE) {
+			if (UNWIND_KIND(rule) == UNWIND_END)
+				break;
+			goto slow;
+		}
+		s->flags = rule & (UNWIND_CFA_RBP|UNWIND_RBP_SAVED);
+		cfa = ((rule & UNWIND_CFA_RBP) ? rbp : sp) + unwind_rule_cfa_off(rule);
+		if (cfa < sp + sizeof *f || cfa > hi)
+			break;
+		if (rule & UNWIND_RBP_SAVED) {
+			slot = (const uintptr_t *)(cfa + unwind_rule_rbp_off(rule));
+			if ((uintptr_t)slot < sp || (uintptr_t)slot > hi - sizeof *f)
+				break;
+			s->rbp_slot = slot;
+			rbp = *slot;
+		}
+		s->ra_slot = (const uintptr_t *)cfa - 1;
+		pc = *s->ra_slot;
+		sp = cfa;
+		if (pc == 0)
+			break;
+	}
+	ut->stats.frames += k;
+	if (matched)
+		ut->stats.reused++;
+	unwind_commit(ut, matched, k);
+
+	n = ut->depth < max ? ut->depth : max;
+	for (i = 0; i < n; i++)
+		pcs[i] = lv[ut->depth - i].pc;
+	*hash = unwind_final((lv[ut->depth].sum - lv[ut->depth - n].sum) *
+	    unwind_ipow[ut->depth - n], n);
+
+	/* A flush meanwhile may have torn what was read from the table. */
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	if (__atomic_load_n(&unwind_gen, __ATOMIC_RELAXED) != gen)
+		goto slow;
+	if (truncated)
+		ut->depth = 0;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	ut->busy = 0;
+	return n;
+
+slow:
+	ut->depth = 0;
+	ut->stats.fallbacks++;
+	n = unwind_slow(f, pcs, max, hash);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	ut->busy = 0;
+	return n;
+}
+
+void
+unwind_flush(void)
+{
+	pthread_mutex_lock(&unwind_lock);
+	unwind_table_clear();
+	unwind_nmodules = 0;
+	unwind_modules_valid = 0;
+	pthread_mutex_unlock(&unwind_lock);
+}
+
+void
+unwind_fork_prepare(void)
+{
+	pthread_mutex_lock(&unwind_lock);
+}
+
+void
+unwind_fork_parent(void)
+{
+	pthread_mutex_unlock(&unwind_lock);
+}
+
+void
+unwind_fork_child(void)
+{
+	pthread_mutex_init(&unwind_lock, NULL);
+}

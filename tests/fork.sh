@@ -1,0 +1,28 @@
+#!/bin/sh
+# A forked child writes a database of its own; the parent's is untouched by it.
+. "$srcdir/tests/lib.sh"
+plan 9
+
+"$HEAPSCOPE" run -o "$T/fork.%p.db" -- "$VICTIMS/forker" >"$T/out" 2>"$T/err"
+is "$?" 7 "the exit status passes through (child's 3 + 4)"
+set -- "$T"/fork.*.db
+is "$#" 2 "two databases"
+parent= child=
+for f; do
+	if [ "$(q "$f" "SELECT ppid FROM process")" = "$(q "$1" "SELECT pid FROM process")" ] ||
+	    [ "$(q "$f" "SELECT ppid FROM process")" = "$(q "$2" "SELECT pid FROM process")" ]; then
+		child=$f
+	else
+		parent=$f
+	fi
+done
+ok "$([ -n "$parent" ] && [ -n "$child" ]; echo $?)" "the child's process row names the parent"
+"$HEAPSCOPE" top "$parent" -n 0 --json >"$T/p.json"
+"$HEAPSCOPE" top "$child" -n 0 --json >"$T/c.json"
+is "$(stat "$T/p.json" "forker.c:$(line forker.c before-fork)")" "10000 10" "parent: before fork"
+is "$(stat "$T/p.json" "forker.c:$(line forker.c parent)")" "2500 5" "parent: after fork"
+is "$(stat "$T/p.json" "forker.c:$(line forker.c child)")" "" "parent: nothing of the child's"
+is "$(stat "$T/c.json" "forker.c:$(line forker.c before-fork)")" "10000 10" "child: inherited"
+is "$(stat "$T/c.json" "forker.c:$(line forker.c child)")" "140 20" "child: its own"
+is "$(stat "$T/c.json" "forker.c:$(line forker.c parent)")" "" "child: nothing of the parent's"
+done_testing
