@@ -23,6 +23,7 @@
  */
 #include "heapscope.h"
 
+#include <assert.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -47,8 +48,9 @@ enum top_by {
 	TOP_TRACEBACK		/* the whole stack from the key frame out */
 };
 
-/* The --by names, in enum top_by order, and what one group is called in the text output. */
+/* The --by names, in enum top_by order, and what groups are called in the text output. */
 static const char *const top_by_names[] = { "lineno", "filename", "function", "traceback" };
+static const char *const top_by_noun[] = { "line", "file", "function", "traceback" };
 static const char *const top_by_nouns[] = { "lines", "files", "functions", "tracebacks" };
 
 /* One site of the snapshot with live blocks. */
@@ -560,6 +562,19 @@ top_sort(struct top *t)
 	top_sorting = t;
 	qsort(t->sorted, n, sizeof *t->sorted, top_cmp);
 	top_sorting = NULL;
+
+#ifndef NDEBUG
+	{
+		int64_t bytes = 0, blocks = 0;
+
+		for (i = 0; i < n; i++) {
+			bytes += t->sorted[i]->bytes;
+			blocks += t->sorted[i]->blocks;
+		}
+		assert(n == t->groups.count && n <= t->nsites);
+		assert(bytes == t->total_bytes && blocks == t->total_blocks);
+	}
+#endif
 }
 
 /* Returns the key frame of group G, or NULL if its stack is empty. */
@@ -670,9 +685,10 @@ top_print_text(struct top *t, const struct db_snapshot *snap, size_t shown)
 	printf("snapshot %lld", (long long)snap->id);
 	if (snap->label != NULL)
 		printf(" %s", quote(snap->label));
-	printf(" (%s, %s, %.3f s): %lld B in %lld blocks; top %zu of %zu %s\n", snap->trigger,
-	    when, snap->elapsed, (long long)t->total_bytes, (long long)t->total_blocks, shown,
-	    ngroups, top_by_nouns[t->by]);
+	printf(" (%s, %s, %.3f s): %lld B in %lld %s; top %zu of %zu %s\n", snap->trigger, when,
+	    snap->elapsed, (long long)t->total_bytes, (long long)t->total_blocks,
+	    t->total_blocks == 1 ? "block" : "blocks", shown, ngroups,
+	    ngroups == 1 ? top_by_noun[t->by] : top_by_nouns[t->by]);
 
 	rows = xcalloc(shown + 2, sizeof *rows);
 	for (i = 0; i < shown; i++) {
@@ -686,7 +702,7 @@ top_print_text(struct top *t, const struct db_snapshot *snap, size_t shown)
 		}
 		top_row_set(&rows[nrows++], t, other_bytes, other_blocks,
 		    xasprintf("(%zu other %s)", ngroups - shown,
-		    ngroups - shown == 1 ? top_by_names[t->by] : top_by_nouns[t->by]));
+		    ngroups - shown == 1 ? top_by_noun[t->by] : top_by_nouns[t->by]));
 	}
 	top_row_set(&rows[nrows++], t, t->total_bytes, t->total_blocks, xstrdup("total"));
 	for (i = 0; i < nrows; i++)
@@ -944,6 +960,7 @@ cmd_top_exec(int argc, char **argv, struct cmd_exit *exit_how, char **cause)
 		goto out;
 	if (top_place(&t, cause) != 0)
 		goto out;
+	symtab_flush(t.st);
 	top_group(&t);
 	top_sort(&t);
 

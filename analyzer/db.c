@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "db.h"
 #include "schema.h"
@@ -119,6 +120,10 @@ db_open(const char *path, char **cause)
 	}
 	if (S_ISDIR(sb.st_mode)) {
 		*cause = xasprintf("%s: %s", quote(path), strerror(EISDIR));
+		return NULL;
+	}
+	if (access(path, R_OK) != 0) {
+		*cause = xasprintf("%s: %s", quote(path), strerror(errno));
 		return NULL;
 	}
 

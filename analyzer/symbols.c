@@ -12,8 +12,9 @@
  *
  * Frames are loaded from the database on first use into a hash table keyed by frame id, and
  * resolved only when a command asks (symtab_resolve), in batches: first from the symbols table,
- * then with libdwfl for what was not cached, whose results are written back in one transaction
- * (when the database is writable) so the next report needs no debug information at all.  What
+ * then with libdwfl for what was not cached.  Those results are written back in one transaction
+ * by symtab_flush (when the database is writable), so the next report needs no debug
+ * information at all.  What
  * may change, a module whose file is missing or belongs to another build, is not cached.
  *
  * Invariants: nframes == number of frames in buckets; nbuckets is a power of two;
@@ -56,6 +57,9 @@ struct symtab {
 	sqlite3_stmt		*frame_stmt;	/* loads one frame by id */
 	sqlite3_stmt		*cache_stmt;	/* reads the cached symbols of one frame */
 	sqlite3_stmt		*insert_stmt;	/* caches one inline level; prepared on first use */
+	struct sym_frame	**pending;	/* frames symbolized but not yet cached */
+	size_t			 npending;	/* entries in pending */
+	size_t			 apending;	/* allocated entries in pending */
 	int			 cache;		/* 1 while results may be written to the database */
 	int			 demangle_tried; /* 1 once libstdc++ has been looked for */
 	sym_demangler		 demangle;	/* __cxa_demangle, NULL if libstdc++ is missing */
@@ -286,7 +290,7 @@ sym_levels_free(struct sym_frame *f)
 	f->nlevels = 0;
 }
 
-/* Frees ST and every frame it returned. */
+/* Caches what symtab_flush has not, then frees ST and every frame it returned. */
 void
 symtab_close(struct symtab *st)
 {
@@ -296,6 +300,8 @@ symtab_close(struct symtab *st)
 
 	if (st == NULL)
 		return;
+	symtab_flush(st);
+	free(st->pending);
 	for (i = 0; i < st->nbuckets; i++) {
 		for (f = st->buckets[i]; f != NULL; f = next) {
 			next = f->next;
@@ -650,37 +656,48 @@ sym_cache_write(struct symtab *st, struct sym_frame **frames, size_t n)
 
 /*
  * Resolves the symbols of the N frames in FRAMES that are not resolved yet (duplicates are
- * fine): from the cache if it has them, else from the files, caching the results.  Returns 0, or
- * -1 with *CAUSE set if the database cannot be read.
+ * fine): from the cache if it has them, else from the files.  What came from the files waits
+ * for symtab_flush to be cached.  Returns 0, or -1 with *CAUSE set if the database cannot be
+ * read.
  */
 int
 symtab_resolve(struct symtab *st, struct sym_frame **frames, size_t n, char **cause)
 {
-	struct sym_frame **fresh = NULL, *f;
-	size_t nfresh = 0, i;
+	struct sym_frame *f;
+	size_t i;
 	int found;
 
 	for (i = 0; i < n; i++) {
 		f = frames[i];
 		if (f->resolved)
 			continue;
-		if ((found = sym_cache_read(st, f, cause)) < 0) {
-			free(fresh);
+		if ((found = sym_cache_read(st, f, cause)) < 0)
 			return -1;
-		}
 		if (found)
 			continue;
 		f->resolved = 1;
 		if (sym_compute(st, f) && st->cache) {
-			if (fresh == NULL)
-				fresh = xreallocarray(NULL, n - i, sizeof *fresh);
-			fresh[nfresh++] = f;
+			if (st->npending == st->apending) {
+				st->apending = st->apending == 0 ? 256 : st->apending * 2;
+				st->pending = xreallocarray(st->pending, st->apending,
+				    sizeof *st->pending);
+			}
+			st->pending[st->npending++] = f;
 		}
 	}
-	if (nfresh > 0)
-		sym_cache_write(st, fresh, nfresh);
-	free(fresh);
 	return 0;
+}
+
+/*
+ * Caches the symbols resolved from files since the last flush, in one transaction.  Failure is
+ * silent: the next report symbolizes those frames again.
+ */
+void
+symtab_flush(struct symtab *st)
+{
+	if (st->npending > 0 && st->cache)
+		sym_cache_write(st, st->pending, st->npending);
+	st->npending = 0;
 }
 
 /*

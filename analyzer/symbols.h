@@ -54,6 +54,7 @@ struct symtab		*symtab_open(struct db *, char **);
 void			 symtab_close(struct symtab *);
 struct sym_frame	*symtab_frame(struct symtab *, int64_t, char **);
 int			 symtab_resolve(struct symtab *, struct sym_frame **, size_t, char **);
+void			 symtab_flush(struct symtab *);
 int			 symtab_allocator(const struct sym_frame *);
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * The table of live heap blocks: what every traced allocation left behind and no free has yet
- * taken back.  It is split into TABLE_SHARDS shards by a hash of the address, so that threads
- * allocating at the same time rarely meet on a lock.  Each shard is a chained hash table:
+ * taken back.  It is split into TABLE_SHARDS shards by address region (table_shard_of), so that
+ * threads allocating at the same time rarely meet on a lock.  Each shard is a chained hash table:
  *
  *	buckets[hash & (nbuckets - 1)] -> index of the first block -> block.next -> ... -> 0
  *
@@ -52,17 +52,24 @@ spin_lock(hs_spin *s)
 	}
 }
 
-/* Mixes an address into a hash: the top bits pick the shard, the low bits the bucket. */
+/* Mixes an address into a hash whose low bits pick the bucket. */
 static inline uint64_t
 table_hash(uintptr_t addr)
 {
-	return (uint64_t)(addr >> 4) * 0x9e3779b97f4a7c15ull;
+	uint64_t h = (uint64_t)(addr >> 4) * 0x9e3779b97f4a7c15ull;
+
+	return h ^ (h >> 32);
 }
 
+/*
+ * Returns the shard of an address: a hash of its 64 MiB region.  Allocators hand each thread
+ * memory from regions of its own (glibc's per-thread arenas are 64 MiB-aligned heaps), so
+ * threads mostly work in different shards and their locks and buckets stay in their own caches.
+ */
 static inline struct shard *
-table_shard(uint64_t h)
+table_shard_of(uintptr_t addr)
 {
-	return &shards[h >> 58];
+	return &shards[((uint64_t)(addr >> 26) * 0x9e3779b97f4a7c15ull) >> 58];
 }
 
 /* Re-chains every live entry of SH into a bucket array twice as large; -1 if out of memory. */
@@ -91,7 +98,7 @@ table_rehash(struct shard *sh)
 struct shard *
 table_lock(uintptr_t addr)
 {
-	struct shard *sh = table_shard(table_hash(addr));
+	struct shard *sh = table_shard_of(addr);
 
 	spin_lock(&sh->lock);
 	return sh;

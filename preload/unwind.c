@@ -315,8 +315,9 @@ unwind_hash_pcs(const uintptr_t *pcs, int n)
 	uint64_t	sum = 0;
 	int		i;
 
+	/* Horner's rule: the same sum as with the tables, for any n. */
 	for (i = 0; i < n; i++)
-		sum += unwind_mix(pcs[i]) * unwind_pow[n - 1 - i];
+		sum = sum * UNWIND_HASH_B + unwind_mix(pcs[i]);
 	return unwind_final(sum, n);
 }
 
@@ -1241,6 +1242,12 @@ unwind_thread_free(struct unwind_thread *ut)
 {
 	if (ut != NULL)
 		munmap(ut, sizeof *ut);
+}
+
+uint64_t
+unwind_hash(const uintptr_t *pcs, int n)
+{
+	return unwind_hash_pcs(pcs, n);
 }
 
 void

@@ -47,6 +47,9 @@ int			 unwind_capture(struct unwind_thread *ut, void *fp, uintptr_t *pcs, int ma
 /* Forgets cached modules and rules: call after the set of loaded objects changed. */
 void			 unwind_flush(void);
 
+/* Returns the hash unwind_capture gives for the stack PCS[0..N). */
+uint64_t		 unwind_hash(const uintptr_t *pcs, int n);
+
 /* Forgets the thread's previous capture, so the next one unwinds every frame (benchmarks). */
 void			 unwind_thread_forget(struct unwind_thread *ut);
 /* Copies the thread's counters to *ST. */
