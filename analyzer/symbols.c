@@ -489,7 +489,7 @@ sym_compute(struct symtab *st, struct sym_frame *f)
 	GElf_Addr pc;
 	const char *file = NULL, *symbol;
 	size_t nfiles = 0;
-	int nscopes = 0, nchain = 0, i, tag, line = 0;
+	int nscopes = 0, nchain = 0, i, tag, line = 0, inlined = 0;
 
 	if (f->module == NULL)
 		return 1;
@@ -525,7 +525,7 @@ sym_compute(struct symtab *st, struct sym_frame *f)
 		    tag != DW_TAG_entry_point)
 			continue;
 		sym_add_level(f, sym_die_name(st, &chain[i]), file, line);
-		if (tag != DW_TAG_inlined_subroutine)
+		if (!(inlined = tag == DW_TAG_inlined_subroutine))
 			break;
 		/* The next level out is where this inlined call was made. */
 		file = NULL;
@@ -538,6 +538,9 @@ sym_compute(struct symtab *st, struct sym_frame *f)
 	}
 	free(chain);
 	free(scopes);
+	/* Inlined into something DWARF does not describe: a level for the caller's call site. */
+	if (inlined)
+		sym_add_level(f, NULL, file, line);
 
 	/* No DWARF scope: one level from the line table and the ELF symbol table. */
 	if (f->nlevels == 0) {
