@@ -121,6 +121,7 @@ record_free(void *p)
 	struct block b;
 	uint64_t now;
 
+	table_prefetch((uintptr_t)p);
 	if ((t = thread_self()) == NULL)
 		return;
 	now = clock_ticks();

@@ -104,6 +104,20 @@ table_lock(uintptr_t addr)
 	return sh;
 }
 
+/*
+ * Starts loading the bucket of ADDR into the cache, without the lock: the bucket array may be
+ * replaced meanwhile, and a prefetch of memory that is gone does no harm.
+ */
+void
+table_prefetch(uintptr_t addr)
+{
+	struct shard *sh = table_shard_of(addr);
+	uint32_t *b = sh->buckets;
+
+	if (b != NULL)
+		__builtin_prefetch(&b[(uint32_t)table_hash(addr) & (sh->nbuckets - 1)]);
+}
+
 /* Releases a shard taken with table_lock(). */
 void
 table_unlock(struct shard *sh)

@@ -209,33 +209,56 @@ struct unwind_row {
 	int		rsp_how;	/* how the caller's rsp is found: normally UNWIND_SAME, the CFA */
 };
 
-/* The register state at one frame of a capture, and the stack words its unwind read. */
-struct unwind_level {
+/* One frame of the capture in progress: its register state and the words its unwind read. */
+struct unwind_frame {
 	uintptr_t	 pc;		/* pc at this frame: a return address into it */
 	uintptr_t	 sp;		/* rsp at this frame: the CFA of the frame inside it */
-	uintptr_t	 rbp;		/* rbp at this frame; compared only where rbp_needed */
-	uint64_t	 sum;		/* hash sum of this level and all levels outside it */
-	const uintptr_t	*ra_slot;	/* word the outer level's pc was read from, or &outer->pc */
-	const uintptr_t	*rbp_slot;	/* word the outer rbp was read from if needed, or &outer->rbp */
-	uint32_t	 flags;		/* UNWIND_CFA_RBP and UNWIND_RBP_SAVED of this pc's rule */
-	int		 rbp_needed;	/* 1 if rbp here changes the unwind from here outward */
+	uintptr_t	 rbp;		/* rbp at this frame */
+	const uintptr_t	*ra_slot;	/* where the outer frame's pc was read, NULL if not read */
+	const uintptr_t	*rbp_slot;	/* where the outer frame's rbp was read, NULL if not read */
+	uint64_t	 rule;		/* the rule at pc */
 };
 
-/* A thread's state: its stack bounds and its previous capture. */
+/* Index in the arrays of struct unwind_thread of level C. */
+#define UNWIND_IX(c) (UNWIND_MAX_DEPTH - (c))
+
+/*
+ * A thread's state: its stack bounds and its previous capture, as levels numbered from the
+ * outermost, 1, to the innermost, depth.  Level c is at index UNWIND_IX(c) of each array, so
+ * that the pcs innermost first are one forward copy; index UNWIND_IX(0) is a zero sentinel.
+ * Level c (c > 1) read its outer level's pc from the word just below that level's sp.
+ */
 struct unwind_thread {
 	uintptr_t		 stack_lo;	/* lowest address of the thread's stack */
 	uintptr_t		 stack_hi;	/* end of the thread's stack: every CFA is at most this */
 	int			 stack_known;	/* 0 until looked up, 1 if known, -1 if unavailable */
 	volatile sig_atomic_t	 busy;		/* 1 inside unwind_capture: a signal handler's
-						   capture must leave lv alone */
-	unsigned long		 gen;		/* unwind_gen when lv was recorded */
-	int			 depth;		/* levels in lv[1..depth]; 0 if none to reuse */
+						   capture must leave the levels alone */
+	unsigned long		 gen;		/* unwind_gen when the levels were recorded */
+	int			 depth;		/* levels recorded; 0 if none to reuse */
+	const uintptr_t		*end_slot;	/* where level 1 read the 0 that ended the stack,
+						   else &unwind_zero */
 	struct unwind_stats	 stats;		/* counters for unwind_thread_stats */
-	struct unwind_level	 lv[UNWIND_MAX_DEPTH + 1];	/* lv[0] sentinel, lv[1] outermost */
-	struct unwind_level	 scratch[UNWIND_MAX_DEPTH];	/* the capture in progress,
+	uintptr_t		 pc[UNWIND_MAX_DEPTH + 1];	/* pc of each level */
+	uintptr_t		 sp[UNWIND_MAX_DEPTH + 1];	/* rsp of each level */
+	uintptr_t		 rbp[UNWIND_MAX_DEPTH + 1];	/* rbp of each level, compared only
+								   where rbp_needed */
+	uint64_t		 rule[UNWIND_MAX_DEPTH + 1];	/* the rule at each level's pc */
+	uint64_t		 sum[UNWIND_MAX_DEPTH + 1];	/* hash sum of the level and all
+								   levels outside it */
+	const uintptr_t		*rbp_slot[UNWIND_MAX_DEPTH + 1]; /* where the outer level's rbp
+								   was read if it is needed there,
+								   else NULL */
+	uint16_t		 rbp_checks[UNWIND_MAX_DEPTH + 1]; /* non-NULL rbp_slot at the level
+								   and outside it */
+	uint8_t			 rbp_needed[UNWIND_MAX_DEPTH + 1]; /* 1 if rbp at the level changes
+								   the unwind from there outward */
+	struct unwind_frame	 scratch[UNWIND_MAX_DEPTH];	/* the capture in progress,
 								   innermost first */
 };
 
+/* The value a level that read nothing for its outer level is checked against. */
+static const uintptr_t		 unwind_zero;
 /* Serializes filling, growing and flushing the rule table, and the module array. */
 static pthread_mutex_t		 unwind_lock = PTHREAD_MUTEX_INITIALIZER;
 /* The current rule table, NULL until the first miss; read without the lock. */
@@ -1190,42 +1213,62 @@ unwind_slow(const uintptr_t *f, uintptr_t *pcs, int max, uint64_t *hash)
 }
 
 /*
- * Returns the first level from FROM to TO whose recorded reads no longer give what they gave,
- * or TO + 1 if none.
+ * Returns the first level from FROM to TO (1 <= FROM <= TO) whose recorded reads no longer give
+ * what they gave, or TO + 1 if none.
  */
 static inline int
-unwind_verify(const struct unwind_level *lv, int from, int to)
+unwind_verify(const struct unwind_thread *ut, int from, int to)
 {
-	int	i;
+	const uintptr_t	*slot;
+	uintptr_t	 acc = 0;
+	int		 i, x;
 
-	for (i = from; i <= to; i++) {
-		if (*lv[i].ra_slot != lv[i - 1].pc || *lv[i].rbp_slot != lv[i - 1].rbp)
-			break;
+	/* The common case in one pass without branches: the return addresses. */
+	for (i = from > 1 ? from : 2; i <= to; i++) {
+		x = UNWIND_IX(i - 1);
+		acc |= *(const uintptr_t *)(ut->sp[x] - sizeof(uintptr_t)) ^ ut->pc[x];
 	}
-	return i;
+	if (from == 1)
+		acc |= *ut->end_slot;
+	if (acc == 0 && ut->rbp_checks[UNWIND_IX(to)] == ut->rbp_checks[UNWIND_IX(from - 1)])
+		return to + 1;
+
+	/* Something changed, or rbp must be checked too: find the outermost difference. */
+	for (i = from; i <= to; i++) {
+		x = UNWIND_IX(i - 1);
+		if (i == 1 ? *ut->end_slot != 0 :
+		    *(const uintptr_t *)(ut->sp[x] - sizeof(uintptr_t)) != ut->pc[x])
+			return i;
+		slot = ut->rbp_slot[UNWIND_IX(i)];
+		if (slot != NULL && *slot != ut->rbp[x])
+			return i;
+	}
+	return to + 1;
 }
 
-/* Records the K levels of ut->scratch (innermost first) inside level C as lv[C + 1 .. C + K]. */
+/* Records the K frames of ut->scratch (innermost first) as levels C + 1 .. C + K. */
 static inline void
 unwind_commit(struct unwind_thread *ut, int c, int k)
 {
-	struct unwind_level		*d, *o;
-	const struct unwind_level	*s;
-	int				 i;
+	const struct unwind_frame	*s;
+	int				 i, x;
 
 	for (i = c + 1; i <= c + k; i++) {
 		s = &ut->scratch[c + k - i];
-		d = &ut->lv[i];
-		o = d - 1;
-		d->pc = s->pc;
-		d->sp = s->sp;
-		d->rbp = s->rbp;
-		d->flags = s->flags;
-		d->rbp_needed = (s->flags & UNWIND_CFA_RBP) ||
-		    (!(s->flags & UNWIND_RBP_SAVED) && o->rbp_needed);
-		d->ra_slot = s->ra_slot != NULL ? s->ra_slot : &o->pc;
-		d->rbp_slot = s->rbp_slot != NULL && o->rbp_needed ? s->rbp_slot : &o->rbp;
-		d->sum = o->sum + unwind_mix(s->pc) * unwind_pow[i - 1];
+		x = UNWIND_IX(i);		/* the outer level is at x + 1 */
+		ut->pc[x] = s->pc;
+		ut->sp[x] = s->sp;
+		ut->rbp[x] = s->rbp;
+		ut->rule[x] = s->rule;
+		ut->rbp_needed[x] = (s->rule & UNWIND_CFA_RBP) ||
+		    (!(s->rule & UNWIND_RBP_SAVED) && ut->rbp_needed[x + 1]);
+		ut->rbp_slot[x] = ut->rbp_needed[x + 1] ? s->rbp_slot : NULL;
+		ut->rbp_checks[x] = ut->rbp_checks[x + 1] + (ut->rbp_slot[x] != NULL);
+		ut->sum[x] = ut->sum[x + 1] + unwind_mix(s->pc) * unwind_pow[i - 1];
+	}
+	if (c == 0) {
+		s = &ut->scratch[k - 1];
+		ut->end_slot = s->ra_slot != NULL ? s->ra_slot : &unwind_zero;
 	}
 	ut->depth = c + k;
 }
@@ -1265,14 +1308,13 @@ unwind_thread_stats(const struct unwind_thread *ut, struct unwind_stats *st)
 int
 unwind_capture(struct unwind_thread *ut, void *fp, uintptr_t *pcs, int max, uint64_t *hash)
 {
-	const uintptr_t		*f = fp;
+	const uintptr_t		*f = fp, *slot;
 	struct unwind_table	*t;
-	struct unwind_level	*lv, *s;
-	const uintptr_t		*slot;
+	struct unwind_frame	*s;
 	uintptr_t		 pc, sp, rbp, cfa, hi;
 	uint64_t		 rule;
 	unsigned long		 gen;
-	int			 c, k, n, i, ok_below, bad_at, matched = 0, truncated = 0;
+	int			 c, i, k, n, x, p, ok_below, bad_at, matched = 0, truncated = 0;
 
 	if (max > UNWIND_MAX_DEPTH)
 		max = UNWIND_MAX_DEPTH;
@@ -1295,24 +1337,25 @@ unwind_capture(struct unwind_thread *ut, void *fp, uintptr_t *pcs, int max, uint
 		ut->depth = 0;
 		ut->gen = gen;
 	}
-	lv = ut->lv;
 	t = __atomic_load_n(&unwind_table, __ATOMIC_ACQUIRE);
 
 	rbp = f[0];
 	pc = f[1];
 	sp = (uintptr_t)(f + 2);
 	c = ut->depth;
-	ok_below = 1;		/* lv[1 .. ok_below - 1] have been verified unchanged */
+	ok_below = 1;		/* levels 1 .. ok_below - 1 have been verified unchanged */
 	bad_at = c + 1;		/* a match at or inside this level cannot be trusted */
+	p = UNWIND_IX(c);	/* the recorded level as far from the innermost as frame k */
 	k = 0;
 	for (;;) {
 		/* Find the recorded level at this sp, if any: sps grow outward. */
-		while (c > 0 && lv[c].sp < sp)
+		while (c > 0 && ut->sp[UNWIND_IX(c)] < sp)
 			c--;
-		if (c > 0 && c < bad_at && lv[c].sp == sp && lv[c].pc == pc &&
-		    (!lv[c].rbp_needed || lv[c].rbp == rbp) && c + k <= UNWIND_MAX_DEPTH) {
+		x = UNWIND_IX(c);
+		if (c > 0 && ut->sp[x] == sp && ut->pc[x] == pc && c < bad_at &&
+		    (!ut->rbp_needed[x] || ut->rbp[x] == rbp) && c + k <= UNWIND_MAX_DEPTH) {
 			if (c >= ok_below) {
-				ok_below = unwind_verify(lv, ok_below, c);
+				ok_below = unwind_verify(ut, ok_below, c);
 				if (ok_below <= c)
 					bad_at = ok_below;
 			}
@@ -1332,14 +1375,22 @@ unwind_capture(struct unwind_thread *ut, void *fp, uintptr_t *pcs, int max, uint
 		s->rbp = rbp;
 		s->ra_slot = NULL;
 		s->rbp_slot = NULL;
-		s->flags = 0;
-		rule = unwind_rule(&t, pc);
+		/*
+		 * The inner frames of consecutive captures tend to run the same code at other
+		 * depths: the recorded level as far from the innermost often has this pc, and
+		 * then its rule is had without hashing, and the CPU can run ahead on it.
+		 */
+		if (p < UNWIND_IX(0) && ut->pc[p] == pc)
+			rule = ut->rule[p];
+		else
+			rule = unwind_rule(&t, pc);
+		p++;
+		s->rule = rule;
 		if (UNWIND_KIND(rule) != UNWIND_SIMPLE) {
 			if (UNWIND_KIND(rule) == UNWIND_END)
 				break;
 			goto slow;
 		}
-		s->flags = rule & (UNWIND_CFA_RBP|UNWIND_RBP_SAVED);
 		cfa = ((rule & UNWIND_CFA_RBP) ? rbp : sp) + unwind_rule_cfa_off(rule);
 		if (cfa < sp + sizeof *f || cfa > hi)
 			break;
@@ -1361,10 +1412,16 @@ unwind_capture(struct unwind_thread *ut, void *fp, uintptr_t *pcs, int max, uint
 		ut->stats.reused++;
 	unwind_commit(ut, matched, k);
 
+	/*
+	 * The new frames come from scratch and only the reused levels from ut->pc: a wide copy
+	 * over the narrow stores commit just made would stall on store forwarding.
+	 */
 	n = ut->depth < max ? ut->depth : max;
-	for (i = 0; i < n; i++)
-		pcs[i] = lv[ut->depth - i].pc;
-	*hash = unwind_final((lv[ut->depth].sum - lv[ut->depth - n].sum) *
+	for (i = 0; i < k && i < n; i++)
+		pcs[i] = ut->scratch[i].pc;
+	if (n > i)
+		memcpy(pcs + i, &ut->pc[UNWIND_IX(ut->depth - i)], (n - i) * sizeof *pcs);
+	*hash = unwind_final((ut->sum[UNWIND_IX(ut->depth)] - ut->sum[UNWIND_IX(ut->depth - n)]) *
 	    unwind_ipow[ut->depth - n], n);
 
 	/* A flush meanwhile may have torn what was read from the table. */

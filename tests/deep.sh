@@ -23,5 +23,5 @@ is "$(echo "$f" | tr ' ' '\n' | grep -c '^f:')" 21 "f: 21 frames of f (depth 20 
 like "$f" "^f:$(line deep.c deep-f) " "f: the innermost frame is the malloc line"
 like "$f" " main:$(line deep.c call-f)( |$)" "f: then main at its call"
 is "$(echo "$g" | tr ' ' '\n' | grep -c '^g:')" 4 "g: 4 frames of g"
-is "$(stat "$T/tb.json" "deep.c:$(line deep.c deep-f)")" "7700 100" "f: 100 blocks of 77 bytes"
+is "$(entry "$T/tb.json" "deep.c:$(line deep.c deep-f)")" "7700 100" "f: 100 blocks of 77 bytes"
 done_testing

@@ -14,7 +14,7 @@ for how in exit _exit term; do
 	esac
 	is "$(q "$db" "SELECT trigger FROM snapshots")" exit "$how: one exit snapshot"
 	"$HEAPSCOPE" top "$db" -n 0 --json >"$T/$how.json"
-	is "$(stat "$T/$how.json" "exiter.c:$(line exiter.c six-hundred)")" "2400 4" "$how: 4 x 600"
-	is "$(stat "$T/$how.json" "exiter.c:$(line exiter.c forty)")" "80 2" "$how: 2 x 40"
+	is "$(entry "$T/$how.json" "exiter.c:$(line exiter.c six-hundred)")" "2400 4" "$how: 4 x 600"
+	is "$(entry "$T/$how.json" "exiter.c:$(line exiter.c forty)")" "80 2" "$how: 2 x 40"
 done
 done_testing

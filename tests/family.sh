@@ -11,17 +11,17 @@ is "$(cat "$T/out")" "" "nothing on stdout"
 "$HEAPSCOPE" top "$db" all --by lineno -n 0 --json >"$T/all.json"
 is "$?" 0 "top of the api snapshot"
 src=family.c
-is "$(stat "$T/all.json" "$src:$(line $src malloc)")" "10000 10" "malloc"
-is "$(stat "$T/all.json" "$src:$(line $src calloc)")" "210 1" "calloc"
-is "$(stat "$T/all.json" "$src:$(line $src realloc-first)")" "" "realloc'd block gone from its first site"
-is "$(stat "$T/all.json" "$src:$(line $src realloc)")" "4000 1" "realloc"
-is "$(stat "$T/all.json" "$src:$(line $src reallocarray)")" "200 1" "reallocarray"
-is "$(stat "$T/all.json" "$src:$(line $src posix_memalign)")" "96 1" "posix_memalign"
-is "$(stat "$T/all.json" "$src:$(line $src aligned_alloc)")" "256 1" "aligned_alloc"
-is "$(stat "$T/all.json" "$src:$(line $src memalign)")" "160 1" "memalign"
-is "$(stat "$T/all.json" "$src:$(line $src valloc)")" "5000 1" "valloc"
-is "$(stat "$T/all.json" "$src:$(line $src pvalloc)")" "3000 1" "pvalloc"
-is "$(stat "$T/all.json" "$src:$(line $src strdup)")" "12 1" "strdup, keyed on the caller of libc"
+is "$(entry "$T/all.json" "$src:$(line $src malloc)")" "10000 10" "malloc"
+is "$(entry "$T/all.json" "$src:$(line $src calloc)")" "210 1" "calloc"
+is "$(entry "$T/all.json" "$src:$(line $src realloc-first)")" "" "realloc'd block gone from its first site"
+is "$(entry "$T/all.json" "$src:$(line $src realloc)")" "4000 1" "realloc"
+is "$(entry "$T/all.json" "$src:$(line $src reallocarray)")" "200 1" "reallocarray"
+is "$(entry "$T/all.json" "$src:$(line $src posix_memalign)")" "96 1" "posix_memalign"
+is "$(entry "$T/all.json" "$src:$(line $src aligned_alloc)")" "256 1" "aligned_alloc"
+is "$(entry "$T/all.json" "$src:$(line $src memalign)")" "160 1" "memalign"
+is "$(entry "$T/all.json" "$src:$(line $src valloc)")" "5000 1" "valloc"
+is "$(entry "$T/all.json" "$src:$(line $src pvalloc)")" "3000 1" "pvalloc"
+is "$(entry "$T/all.json" "$src:$(line $src strdup)")" "12 1" "strdup, keyed on the caller of libc"
 
 is "$(q "$db" "SELECT m.size, m.prot FROM mappings m JOIN snapshots s ON s.id = m.snapshot_id
     WHERE s.label = 'all'")" "12288 3" "the mmap region, apart from heap blocks"
@@ -30,7 +30,7 @@ is "$(q "$db" "SELECT m.size, m.prot FROM mappings m JOIN snapshots s ON s.id = 
 n=0
 for tag in malloc calloc realloc reallocarray posix_memalign aligned_alloc memalign valloc \
     pvalloc strdup; do
-	[ -z "$(stat "$T/none.json" "$src:$(line $src $tag)")" ] || n=$((n + 1))
+	[ -z "$(entry "$T/none.json" "$src:$(line $src $tag)")" ] || n=$((n + 1))
 done
 is "$n" 0 "after the frees, no site of family.c is live"
 is "$(q "$db" "SELECT count(*) FROM mappings m JOIN snapshots s ON s.id = m.snapshot_id

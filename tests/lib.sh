@@ -58,14 +58,14 @@ like() {
 done_testing() { exit "$tap_failed"; }
 
 # line FILE TAG: the line number of the source line marked "tag:TAG".
-line() { grep -n "tag:$2 " "$srcdir/tests/victims/$1" | cut -d: -f1; }
+line() { grep -En "tag:$2( |$)" "$srcdir/tests/victims/$1" | cut -d: -f1; }
 
 # q DB SQL: runs a query with the sqlite3 command.
 q() { sqlite3 -batch -noheader -separator ' ' "$1" "$2"; }
 
-# stat JSONFILE KEYSUFFIX: "SIZE COUNT" of the entry of a --json report whose key ends with
+# entry JSONFILE KEYSUFFIX: "SIZE COUNT" of the entry of a --json report whose key ends with
 # KEYSUFFIX ("" if none).
-stat() {
+entry() {
 	python3 -c '
 import json, sys
 doc = json.load(open(sys.argv[1]))

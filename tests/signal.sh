@@ -47,9 +47,9 @@ is "$(q "$db" "SELECT group_concat(trigger, ' ') FROM snapshots")" "signal signa
     "two signal snapshots and the exit one"
 "$HEAPSCOPE" top "$db" 1 -n 0 --json >"$T/1.json"
 "$HEAPSCOPE" top "$db" 2 -n 0 --json >"$T/2.json"
-is "$(stat "$T/1.json" "waiter.c:$(line waiter.c start)")" "6666 3" "first signal: 3 x 2222"
-is "$(stat "$T/1.json" "waiter.c:$(line waiter.c line)")" "" "first signal: no line yet"
-is "$(stat "$T/2.json" "waiter.c:$(line waiter.c line)")" "111 1" "second signal: one line"
+is "$(entry "$T/1.json" "waiter.c:$(line waiter.c start)")" "6666 3" "first signal: 3 x 2222"
+is "$(entry "$T/1.json" "waiter.c:$(line waiter.c line)")" "" "first signal: no line yet"
+is "$(entry "$T/2.json" "waiter.c:$(line waiter.c line)")" "111 1" "second signal: one line"
 is "$(q "$db" "SELECT count(*) FROM blocks WHERE snapshot_id = 2 AND size IN (111, 2222)")" 4 \
     "signal snapshots hold the blocks"
 
@@ -79,7 +79,7 @@ is "$(q "$db" "SELECT count(*) >= 2 FROM snapshots WHERE trigger = 'interval'")"
 is "$(q "$db" "SELECT count(*) FROM snapshots WHERE trigger = 'signal'")" 1 "--signal USR1"
 first=$(q "$db" "SELECT min(id) FROM snapshots WHERE trigger = 'interval'")
 "$HEAPSCOPE" top "$db" "$first" -n 0 --json >"$T/i.json"
-is "$(stat "$T/i.json" "waiter.c:$(line waiter.c start)")" "6666 3" "interval: per-site counts"
+is "$(entry "$T/i.json" "waiter.c:$(line waiter.c start)")" "6666 3" "interval: per-site counts"
 is "$(q "$db" "SELECT count(*) FROM blocks WHERE snapshot_id = $first")" 0 \
     "interval snapshots hold no blocks"
 done_testing

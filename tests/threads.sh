@@ -8,9 +8,9 @@ run_victim "$db" threads 4 20000 >"$T/out" 2>"$T/err"
 is "$?" 0 "threads exits 0"
 "$HEAPSCOPE" top "$db" joined -n 0 --json >"$T/j.json"
 is "$?" 0 "top of the api snapshot"
-is "$(stat "$T/j.json" "threads.c:$(line threads.c thread-malloc)")" "1920000 40000" \
+is "$(entry "$T/j.json" "threads.c:$(line threads.c thread-malloc)")" "1920000 40000" \
     "half of 4 x 20000 blocks of 48 bytes live"
-is "$(stat "$T/j.json" "threads.c:$(line threads.c slots)")" "640000 4" "the slot arrays"
+is "$(entry "$T/j.json" "threads.c:$(line threads.c slots)")" "640000 4" "the slot arrays"
 is "$(q "$db" "SELECT allocs, frees, temporaries FROM sites s JOIN snapshots n ON n.id = s.snapshot_id
     WHERE n.label = 'joined' AND s.live_bytes = 1920000")" "80000 40000 0" \
     "per-site allocations and frees"
