@@ -19,26 +19,30 @@
  * table in place inside a seqlock (unwind_gen is odd meanwhile): a capture reads unwind_gen
  * before and after, and if it moved, whatever it read may be torn, so it is made with libunwind.
  *
- * Each thread also keeps its previous capture (struct unwind_thread), as levels from the
- * outermost frame (lv[1]) inward; a level is the register state (pc, sp, rbp) at one frame,
- * together with the stack words that the unwind out of that frame read.  The unwind out of a
- * level depends only on its state, on the rules (fixed while unwind_gen is), on the thread's
+ * Each thread also keeps its previous capture (struct unwind_thread) as levels numbered from
+ * the outermost frame, 1, inward; a level is the register state (pc, sp, rbp) at one frame,
+ * together with where the unwind out of that frame read the next pc and rbp.  The unwind out of
+ * a level depends only on its state, on the rules (fixed while unwind_gen is), on the thread's
  * stack bounds, and on the words it reads.  So when a new capture reaches a state equal to a
  * recorded level (rbp included when some rule outward uses it) and every word read from there
- * outward still holds the value it held, the rest of the stack is the recorded one and is
- * copied.  This is what makes alloca (rbp-based CFAs), longjmp, a frame of equal size at the same
- * place with another caller, and signal handlers safe: any difference shows as a changed word or
- * a changed state.  Captures on another stack (sigaltstack, coroutines) fall back to libunwind.
- * Reads are confined to the thread's stack, [sp, stack_hi), so wrong rules give a wrong stack,
- * never a fault.
+ * outward still holds the value it held, the rest of the stack is the recorded one: it is
+ * checked and copied in one pass, and never unwound.  This is what makes alloca (rbp-based
+ * CFAs), longjmp, a frame of equal size at the same place with another caller, and signal
+ * handlers safe: any difference shows as a changed word or a changed state.  The recorded
+ * levels also predict the rules of the new frames (the inner frames of consecutive captures
+ * tend to run the same code at other depths), which spares the hash lookups.  Captures on
+ * another stack (sigaltstack, coroutines) fall back to libunwind.  Reads are confined to the
+ * thread's stack, [sp, stack_hi), so wrong rules give a wrong stack, never a fault.
  *
  * The hash of a stack pcs[0..n) is fmix(n, sum of mix(pcs[i]) * B^(n-1-i)) mod 2^64: the sums
  * kept per level (from the outermost) give the hash of any run of levels with one subtraction
  * and one multiplication by a power of B^-1, so reused levels need no rehashing.
  *
- * Invariants: table->used * 2 <= table->mask + 1; for 1 <= i <= depth, lv[i].sp > lv[i + 1].sp,
- * lv[i].sum == lv[i - 1].sum + mix(lv[i].pc) * B^(i - 1), and when recorded *lv[i].ra_slot ==
- * lv[i - 1].pc and *lv[i].rbp_slot == lv[i - 1].rbp; lv[0] is a zero sentinel.
+ * Invariants: table->used * 2 <= table->mask + 1; with L(c) = spc[UNWIND_IX(c)] and M(c) =
+ * more[UNWIND_IX(c)], for 1 <= c <= depth: L(c).sp < L(c - 1).sp (L(0) is the sentinel, sp
+ * UINTPTR_MAX), M(c).sum == M(c - 1).sum + mix(L(c).pc) * B^(c - 1), and when recorded, for
+ * c > 1, *(L(c - 1).sp - 8) == L(c - 1).pc and *M(c).rbp_slot == M(c - 1).rbp, and *end_slot ==
+ * 0.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -61,6 +65,12 @@
 #include <libunwind.h>
 
 #include "unwind.h"
+
+/*
+ * For functions that read words of the stack outside their own frame: what they read may lie in
+ * a redzone that AddressSanitizer poisoned, which is no error here.
+ */
+#define UNWIND_STACK_READER __attribute__((no_sanitize_address))
 
 /* DWARF register numbers of x86-64 (System V psABI). */
 #define UNWIND_REG_RBP 6
@@ -209,14 +219,31 @@ struct unwind_row {
 	int		rsp_how;	/* how the caller's rsp is found: normally UNWIND_SAME, the CFA */
 };
 
-/* One frame of the capture in progress: its register state and the words its unwind read. */
+/* One frame of the capture in progress: its register state and what its unwind read. */
 struct unwind_frame {
 	uintptr_t	 pc;		/* pc at this frame: a return address into it */
 	uintptr_t	 sp;		/* rsp at this frame: the CFA of the frame inside it */
 	uintptr_t	 rbp;		/* rbp at this frame */
-	const uintptr_t	*ra_slot;	/* where the outer frame's pc was read, NULL if not read */
-	const uintptr_t	*rbp_slot;	/* where the outer frame's rbp was read, NULL if not read */
 	uint64_t	 rule;		/* the rule at pc */
+	const uintptr_t	*rbp_slot;	/* where the outer frame's rbp was read, if the rule has
+					   UNWIND_RBP_SAVED */
+};
+
+/* What reusing a level reads, together: its register state but rbp. */
+struct unwind_spc {
+	uintptr_t	 sp;		/* rsp at the level: the CFA of the level inside it */
+	uintptr_t	 pc;		/* pc at the level: a return address into its frame */
+};
+
+/* The rest of what is kept of a level. */
+struct unwind_more {
+	uintptr_t	 rbp;		/* rbp at the level, compared only where rbp_needed */
+	uint64_t	 rule;		/* the rule at pc */
+	uint64_t	 sum;		/* hash sum of the level and all levels outside it */
+	const uintptr_t	*rbp_slot;	/* where the outer level's rbp was read if rbp_needed
+					   there, else &rbp of the outer level */
+	uint32_t	 rbp_checks;	/* rbp_slot that are real reads, here and outside */
+	uint32_t	 rbp_needed;	/* 1 if rbp here changes the unwind from here outward */
 };
 
 /* Index in the arrays of struct unwind_thread of level C. */
@@ -224,9 +251,10 @@ struct unwind_frame {
 
 /*
  * A thread's state: its stack bounds and its previous capture, as levels numbered from the
- * outermost, 1, to the innermost, depth.  Level c is at index UNWIND_IX(c) of each array, so
- * that the pcs innermost first are one forward copy; index UNWIND_IX(0) is a zero sentinel.
- * Level c (c > 1) read its outer level's pc from the word just below that level's sp.
+ * outermost, 1, to the innermost, depth.  Level c is at index UNWIND_IX(c) of spc and more, so
+ * that going inward goes down in memory.  Index UNWIND_IX(0) is a sentinel, level 0: its sp is
+ * UINTPTR_MAX, above every level's, its pc 0, its more all zero.  Level c > 1 read its outer
+ * level's pc from the word just below that level's sp.
  */
 struct unwind_thread {
 	uintptr_t		 stack_lo;	/* lowest address of the thread's stack */
@@ -239,20 +267,9 @@ struct unwind_thread {
 	const uintptr_t		*end_slot;	/* where level 1 read the 0 that ended the stack,
 						   else &unwind_zero */
 	struct unwind_stats	 stats;		/* counters for unwind_thread_stats */
-	uintptr_t		 pc[UNWIND_MAX_DEPTH + 1];	/* pc of each level */
-	uintptr_t		 sp[UNWIND_MAX_DEPTH + 1];	/* rsp of each level */
-	uintptr_t		 rbp[UNWIND_MAX_DEPTH + 1];	/* rbp of each level, compared only
-								   where rbp_needed */
-	uint64_t		 rule[UNWIND_MAX_DEPTH + 1];	/* the rule at each level's pc */
-	uint64_t		 sum[UNWIND_MAX_DEPTH + 1];	/* hash sum of the level and all
-								   levels outside it */
-	const uintptr_t		*rbp_slot[UNWIND_MAX_DEPTH + 1]; /* where the outer level's rbp
-								   was read if it is needed there,
-								   else NULL */
-	uint16_t		 rbp_checks[UNWIND_MAX_DEPTH + 1]; /* non-NULL rbp_slot at the level
-								   and outside it */
-	uint8_t			 rbp_needed[UNWIND_MAX_DEPTH + 1]; /* 1 if rbp at the level changes
-								   the unwind from there outward */
+	struct unwind_spc	 spc[2 * UNWIND_MAX_DEPTH + 1];	/* sp and pc of each level; past
+								   the sentinel, zeros */
+	struct unwind_more	 more[UNWIND_MAX_DEPTH + 1];	/* the rest of each level */
 	struct unwind_frame	 scratch[UNWIND_MAX_DEPTH];	/* the capture in progress,
 								   innermost first */
 };
@@ -280,6 +297,8 @@ static uint64_t			 unwind_pow[UNWIND_MAX_DEPTH + 1];
 static uint64_t			 unwind_ipow[UNWIND_MAX_DEPTH + 1];
 /* Fills unwind_pow and unwind_ipow once. */
 static pthread_once_t		 unwind_once = PTHREAD_ONCE_INIT;
+/* The signal mask to restore after fork, saved by unwind_fork_prepare under unwind_lock. */
+static sigset_t			 unwind_fork_mask;
 
 /* Maps SIZE zeroed bytes; NULL on failure. */
 static void *
@@ -1115,6 +1134,8 @@ unwind_fill(uintptr_t pc)
 {
 	uint64_t	rule = UNWIND_NONE;
 
+	if (pc == 0)		/* 0 marks an empty slot: never a key */
+		return UNWIND_END;
 	pthread_mutex_lock(&unwind_lock);
 	if (unwind_table == NULL)
 		__atomic_store_n(&unwind_table, unwind_table_new(UNWIND_TABLE_MIN), __ATOMIC_RELEASE);
@@ -1216,70 +1237,151 @@ unwind_slow(const uintptr_t *f, uintptr_t *pcs, int max, uint64_t *hash)
  * Returns the first level from FROM to TO (1 <= FROM <= TO) whose recorded reads no longer give
  * what they gave, or TO + 1 if none.
  */
-static inline int
+static int UNWIND_STACK_READER
 unwind_verify(const struct unwind_thread *ut, int from, int to)
 {
-	const uintptr_t	*slot;
-	uintptr_t	 acc = 0;
-	int		 i, x;
+	const struct unwind_spc		*o;
+	int				 i, x;
 
-	/* The common case in one pass without branches: the return addresses. */
-	for (i = from > 1 ? from : 2; i <= to; i++) {
-		x = UNWIND_IX(i - 1);
-		acc |= *(const uintptr_t *)(ut->sp[x] - sizeof(uintptr_t)) ^ ut->pc[x];
-	}
-	if (from == 1)
-		acc |= *ut->end_slot;
-	if (acc == 0 && ut->rbp_checks[UNWIND_IX(to)] == ut->rbp_checks[UNWIND_IX(from - 1)])
-		return to + 1;
-
-	/* Something changed, or rbp must be checked too: find the outermost difference. */
 	for (i = from; i <= to; i++) {
-		x = UNWIND_IX(i - 1);
+		x = UNWIND_IX(i);
+		o = &ut->spc[x + 1];	/* the outer level */
 		if (i == 1 ? *ut->end_slot != 0 :
-		    *(const uintptr_t *)(ut->sp[x] - sizeof(uintptr_t)) != ut->pc[x])
+		    *(const uintptr_t *)(o->sp - sizeof(uintptr_t)) != o->pc)
 			return i;
-		slot = ut->rbp_slot[UNWIND_IX(i)];
-		if (slot != NULL && *slot != ut->rbp[x])
+		if (*ut->more[x].rbp_slot != ut->more[x + 1].rbp)
 			return i;
 	}
 	return to + 1;
 }
 
-/* Records the K frames of ut->scratch (innermost first) as levels C + 1 .. C + K. */
-static inline void
-unwind_commit(struct unwind_thread *ut, int c, int k)
+/*
+ * Does what unwind_verify(ut, 1, C) does, and meanwhile copies the pcs of levels C, C - 1, ...
+ * to OUT[0 .. ROOM): the reused part of a capture in one pass over the levels.  OUT must not be
+ * in the stack outside the capturing frame.
+ */
+static int __attribute__((noinline)) UNWIND_STACK_READER
+unwind_verify_copy(const struct unwind_thread *ut, int c, uintptr_t *restrict out, int room)
 {
-	const struct unwind_frame	*s;
-	int				 i, x;
+	const struct unwind_spc		*l = &ut->spc[UNWIND_IX(c)];
+	const struct unwind_more	*m = &ut->more[UNWIND_IX(c)];
+	uintptr_t			 a0 = *ut->end_slot, a1 = 0, v0, v1;
+	int				 j, n = c < room ? c : room;
 
-	for (i = c + 1; i <= c + k; i++) {
-		s = &ut->scratch[c + k - i];
-		x = UNWIND_IX(i);		/* the outer level is at x + 1 */
-		ut->pc[x] = s->pc;
-		ut->sp[x] = s->sp;
-		ut->rbp[x] = s->rbp;
-		ut->rule[x] = s->rule;
-		ut->rbp_needed[x] = (s->rule & UNWIND_CFA_RBP) ||
-		    (!(s->rule & UNWIND_RBP_SAVED) && ut->rbp_needed[x + 1]);
-		ut->rbp_slot[x] = ut->rbp_needed[x + 1] ? s->rbp_slot : NULL;
-		ut->rbp_checks[x] = ut->rbp_checks[x + 1] + (ut->rbp_slot[x] != NULL);
-		ut->sum[x] = ut->sum[x + 1] + unwind_mix(s->pc) * unwind_pow[i - 1];
+	/*
+	 * l[j] is level c - j; level c - j + 1 read l[j].pc from just below l[j].sp, and read
+	 * m[j].rbp from m[j - 1].rbp_slot.  Two accumulators, two levels a turn: the loop is
+	 * bound by its loads.
+	 */
+	if (m->rbp_checks == 0) {
+		for (j = 1; j + 1 < n; j += 2) {
+			v0 = l[j].pc;
+			v1 = l[j + 1].pc;
+			a0 |= *(const uintptr_t *)(l[j].sp - sizeof v0) ^ v0;
+			a1 |= *(const uintptr_t *)(l[j + 1].sp - sizeof v1) ^ v1;
+			out[j] = v0;
+			out[j + 1] = v1;
+		}
+		for (; j < n; j++) {
+			v0 = l[j].pc;
+			a0 |= *(const uintptr_t *)(l[j].sp - sizeof v0) ^ v0;
+			out[j] = v0;
+		}
+		for (; j < c; j++)
+			a0 |= *(const uintptr_t *)(l[j].sp - sizeof v0) ^ l[j].pc;
+	} else {
+		for (j = 1; j < c; j++) {
+			v0 = l[j].pc;
+			a0 |= *(const uintptr_t *)(l[j].sp - sizeof v0) ^ v0;
+			a1 |= *m[j - 1].rbp_slot ^ m[j].rbp;
+			if (j < n)
+				out[j] = v0;
+		}
 	}
-	if (c == 0) {
-		s = &ut->scratch[k - 1];
-		ut->end_slot = s->ra_slot != NULL ? s->ra_slot : &unwind_zero;
+	if (n > 0)
+		out[0] = l[0].pc;
+	return (a0 | a1) == 0 ? c + 1 : unwind_verify(ut, 1, c);
+}
+
+/*
+ * Records the K frames of ut->scratch (innermost first) as levels C + 1 .. C + K; END_SLOT is
+ * where the outermost frame read the 0 that ended the stack, if C is 0.  What a level derives
+ * from its outer level is carried in registers: through memory it would wait on each store.
+ */
+static inline void
+unwind_commit(struct unwind_thread *ut, int c, int k, const uintptr_t *end_slot)
+{
+	struct unwind_spc		*l = &ut->spc[UNWIND_IX(c)];
+	struct unwind_more		*m = &ut->more[UNWIND_IX(c)];
+	const struct unwind_frame	*s;
+	uint64_t			 sum = m->sum;
+	uint32_t			 checks = m->rbp_checks, need = m->rbp_needed;
+	int				 j;
+
+	for (j = k - 1; j >= 0; j--) {
+		s = &ut->scratch[j];
+		l--;
+		m--;
+		l->sp = s->sp;
+		l->pc = s->pc;
+		m->rbp = s->rbp;
+		m->rule = s->rule;
+		/* A read that needs no check points at what it would be compared with. */
+		if (need && (s->rule & UNWIND_RBP_SAVED)) {
+			m->rbp_slot = s->rbp_slot;
+			checks++;
+		} else
+			m->rbp_slot = &m[1].rbp;
+		need = (s->rule & UNWIND_CFA_RBP) || (!(s->rule & UNWIND_RBP_SAVED) && need);
+		m->rbp_checks = checks;
+		m->rbp_needed = need;
+		sum += unwind_mix(s->pc) * unwind_pow[c + k - 1 - j];
+		m->sum = sum;
 	}
+	if (c == 0)
+		ut->end_slot = end_slot != NULL ? end_slot : &unwind_zero;
 	ut->depth = c + k;
 }
 
+#ifndef NDEBUG
+/*
+ * Checks the invariants of UT's levels FROM .. depth, those a capture just recorded (debug
+ * builds; the others were checked when they were recorded).
+ */
+static void
+unwind_check_levels(const struct unwind_thread *ut, int from)
+{
+	const struct unwind_spc		*l;
+	const struct unwind_more	*m;
+	int				 c;
+
+	assert(ut->depth >= 0 && ut->depth <= UNWIND_MAX_DEPTH);
+	assert(ut->spc[UNWIND_IX(0)].sp == UINTPTR_MAX && ut->spc[UNWIND_IX(0)].pc == 0);
+	assert(ut->more[UNWIND_IX(0)].sum == 0 && ut->more[UNWIND_IX(0)].rbp_checks == 0);
+	for (c = from > 1 ? from : 1; c <= ut->depth; c++) {
+		l = &ut->spc[UNWIND_IX(c)];
+		m = &ut->more[UNWIND_IX(c)];
+		assert(l->sp < l[1].sp);
+		assert(m->sum == m[1].sum + unwind_mix(l->pc) * unwind_pow[c - 1]);
+		assert(m->rbp_checks == m[1].rbp_checks + (m->rbp_slot != &m[1].rbp));
+		assert(UNWIND_KIND(m->rule) != UNWIND_COMPLEX);
+	}
+}
+#endif
+
+/* Creates a thread's state, with the sentinel level in place; NULL if mmap fails. */
 struct unwind_thread *
 unwind_thread_new(void)
 {
+	struct unwind_thread	*ut;
+
 	pthread_once(&unwind_once, unwind_init);
-	return unwind_map(sizeof(struct unwind_thread));
+	if ((ut = unwind_map(sizeof *ut)) != NULL)
+		ut->spc[UNWIND_IX(0)].sp = UINTPTR_MAX;
+	return ut;
 }
 
+/* Unmaps a thread's state. */
 void
 unwind_thread_free(struct unwind_thread *ut)
 {
@@ -1287,34 +1389,44 @@ unwind_thread_free(struct unwind_thread *ut)
 		munmap(ut, sizeof *ut);
 }
 
+/* Returns the hash of a stack, as unwind_capture computes it from its levels' sums. */
 uint64_t
 unwind_hash(const uintptr_t *pcs, int n)
 {
 	return unwind_hash_pcs(pcs, n);
 }
 
+/* Drops the thread's recorded levels. */
 void
 unwind_thread_forget(struct unwind_thread *ut)
 {
 	ut->depth = 0;
 }
 
+/* Copies the thread's counters. */
 void
 unwind_thread_stats(const struct unwind_thread *ut, struct unwind_stats *st)
 {
 	*st = ut->stats;
 }
 
-int
+/*
+ * Captures the stack of the caller of the frame at FP into PCS (see unwind.h): unwinds new
+ * frames with the rule cache until one is a recorded level whose outer reads are unchanged,
+ * then takes the rest from the record; falls back to libunwind for what the rules cannot do.
+ */
+int UNWIND_STACK_READER
 unwind_capture(struct unwind_thread *ut, void *fp, uintptr_t *pcs, int max, uint64_t *hash)
 {
-	const uintptr_t		*f = fp, *slot;
+	const uintptr_t		*f = fp, *slot, *end_slot = NULL;
 	struct unwind_table	*t;
 	struct unwind_frame	*s;
+	const struct unwind_spc	*l;
 	uintptr_t		 pc, sp, rbp, cfa, hi;
 	uint64_t		 rule;
 	unsigned long		 gen;
-	int			 c, i, k, n, x, p, ok_below, bad_at, matched = 0, truncated = 0;
+	int			 c, i, k, n, p, ok_below, bad_at, matched = 0, truncated = 0;
+	int			 copied = 0;
 
 	if (max > UNWIND_MAX_DEPTH)
 		max = UNWIND_MAX_DEPTH;
@@ -1342,20 +1454,25 @@ unwind_capture(struct unwind_thread *ut, void *fp, uintptr_t *pcs, int max, uint
 	rbp = f[0];
 	pc = f[1];
 	sp = (uintptr_t)(f + 2);
-	c = ut->depth;
+	l = &ut->spc[UNWIND_IX(ut->depth)];	/* recorded level at or outside sp */
 	ok_below = 1;		/* levels 1 .. ok_below - 1 have been verified unchanged */
-	bad_at = c + 1;		/* a match at or inside this level cannot be trusted */
-	p = UNWIND_IX(c);	/* the recorded level as far from the innermost as frame k */
+	bad_at = ut->depth + 1;	/* a match at or inside this level cannot be trusted */
+	p = UNWIND_IX(ut->depth);	/* the recorded level as far from the innermost as frame k */
 	k = 0;
 	for (;;) {
-		/* Find the recorded level at this sp, if any: sps grow outward. */
-		while (c > 0 && ut->sp[UNWIND_IX(c)] < sp)
-			c--;
-		x = UNWIND_IX(c);
-		if (c > 0 && ut->sp[x] == sp && ut->pc[x] == pc && c < bad_at &&
-		    (!ut->rbp_needed[x] || ut->rbp[x] == rbp) && c + k <= UNWIND_MAX_DEPTH) {
+		/* Find the recorded level at this sp, if any: sps grow outward to the sentinel. */
+		while (l->sp < sp)
+			l++;
+		if (l->sp == sp && l->pc == pc && (c = UNWIND_IX(0) - (int)(l - ut->spc)) < bad_at &&
+		    (!ut->more[UNWIND_IX(c)].rbp_needed || ut->more[UNWIND_IX(c)].rbp == rbp) &&
+		    c + k <= UNWIND_MAX_DEPTH) {
 			if (c >= ok_below) {
-				ok_below = unwind_verify(ut, ok_below, c);
+				/* Usually all at once with the copy of the reused pcs. */
+				if (ok_below == 1) {
+					ok_below = unwind_verify_copy(ut, c, pcs + k, max - k);
+					copied = ok_below > c;
+				} else
+					ok_below = unwind_verify(ut, ok_below, c);
 				if (ok_below <= c)
 					bad_at = ok_below;
 			}
@@ -1373,56 +1490,60 @@ unwind_capture(struct unwind_thread *ut, void *fp, uintptr_t *pcs, int max, uint
 		s->pc = pc;
 		s->sp = sp;
 		s->rbp = rbp;
-		s->ra_slot = NULL;
-		s->rbp_slot = NULL;
 		/*
 		 * The inner frames of consecutive captures tend to run the same code at other
 		 * depths: the recorded level as far from the innermost often has this pc, and
 		 * then its rule is had without hashing, and the CPU can run ahead on it.
 		 */
-		if (p < UNWIND_IX(0) && ut->pc[p] == pc)
-			rule = ut->rule[p];
+		if (ut->spc[p].pc == pc)
+			rule = ut->more[p].rule;
 		else
 			rule = unwind_rule(&t, pc);
 		p++;
 		s->rule = rule;
-		if (UNWIND_KIND(rule) != UNWIND_SIMPLE) {
-			if (UNWIND_KIND(rule) == UNWIND_END)
-				break;
-			goto slow;
+		if ((rule & 15) == UNWIND_SIMPLE) {
+			/* The usual rule: CFA = rsp + off, rbp unchanged. */
+			cfa = sp + unwind_rule_cfa_off(rule);
+		} else {
+			if (UNWIND_KIND(rule) != UNWIND_SIMPLE) {
+				if (UNWIND_KIND(rule) == UNWIND_END)
+					break;
+				goto slow;
+			}
+			cfa = ((rule & UNWIND_CFA_RBP) ? rbp : sp) + unwind_rule_cfa_off(rule);
+			if (rule & UNWIND_RBP_SAVED) {
+				slot = (const uintptr_t *)(cfa + unwind_rule_rbp_off(rule));
+				/* Breaking makes this level the outermost: none needs its rbp. */
+				if ((uintptr_t)slot < sp || (uintptr_t)slot > hi - sizeof *f)
+					break;
+				s->rbp_slot = slot;
+				rbp = *slot;
+			}
 		}
-		cfa = ((rule & UNWIND_CFA_RBP) ? rbp : sp) + unwind_rule_cfa_off(rule);
 		if (cfa < sp + sizeof *f || cfa > hi)
 			break;
-		if (rule & UNWIND_RBP_SAVED) {
-			slot = (const uintptr_t *)(cfa + unwind_rule_rbp_off(rule));
-			if ((uintptr_t)slot < sp || (uintptr_t)slot > hi - sizeof *f)
-				break;
-			s->rbp_slot = slot;
-			rbp = *slot;
-		}
-		s->ra_slot = (const uintptr_t *)cfa - 1;
-		pc = *s->ra_slot;
+		pc = ((const uintptr_t *)cfa)[-1];
 		sp = cfa;
-		if (pc == 0)
+		if (pc == 0) {
+			end_slot = (const uintptr_t *)cfa - 1;
 			break;
+		}
 	}
 	ut->stats.frames += k;
 	if (matched)
 		ut->stats.reused++;
-	unwind_commit(ut, matched, k);
 
-	/*
-	 * The new frames come from scratch and only the reused levels from ut->pc: a wide copy
-	 * over the narrow stores commit just made would stall on store forwarding.
-	 */
-	n = ut->depth < max ? ut->depth : max;
+	/* The new frames come from scratch, the reused levels were copied or come now. */
+	n = matched + k < max ? matched + k : max;
 	for (i = 0; i < k && i < n; i++)
 		pcs[i] = ut->scratch[i].pc;
-	if (n > i)
-		memcpy(pcs + i, &ut->pc[UNWIND_IX(ut->depth - i)], (n - i) * sizeof *pcs);
-	*hash = unwind_final((ut->sum[UNWIND_IX(ut->depth)] - ut->sum[UNWIND_IX(ut->depth - n)]) *
-	    unwind_ipow[ut->depth - n], n);
+	if (!copied) {
+		for (l = &ut->spc[UNWIND_IX(matched)]; i < n; i++, l++)
+			pcs[i] = l->pc;
+	}
+	unwind_commit(ut, matched, k, end_slot);
+	*hash = unwind_final((ut->more[UNWIND_IX(ut->depth)].sum -
+	    ut->more[UNWIND_IX(ut->depth - n)].sum) * unwind_ipow[ut->depth - n], n);
 
 	/* A flush meanwhile may have torn what was read from the table. */
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
@@ -1430,6 +1551,9 @@ unwind_capture(struct unwind_thread *ut, void *fp, uintptr_t *pcs, int max, uint
 		goto slow;
 	if (truncated)
 		ut->depth = 0;
+#ifndef NDEBUG
+	unwind_check_levels(ut, matched);
+#endif
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	ut->busy = 0;
 	return n;
@@ -1443,30 +1567,59 @@ slow:
 	return n;
 }
 
+/*
+ * Takes unwind_lock outside any capture, with every signal blocked: a capture in a signal
+ * handler must not wait for the lock its own thread holds.  *OLD gets the mask to restore.
+ */
+static void
+unwind_lock_all(sigset_t *old)
+{
+	sigset_t	all;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, old);
+	pthread_mutex_lock(&unwind_lock);
+}
+
+/* Empties the rule table and the module list. */
 void
 unwind_flush(void)
 {
-	pthread_mutex_lock(&unwind_lock);
+	sigset_t	old;
+
+	unwind_lock_all(&old);
 	unwind_table_clear();
 	unwind_nmodules = 0;
 	unwind_modules_valid = 0;
 	pthread_mutex_unlock(&unwind_lock);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
+/* Takes unwind_lock before fork. */
 void
 unwind_fork_prepare(void)
 {
-	pthread_mutex_lock(&unwind_lock);
+	sigset_t	old;
+
+	unwind_lock_all(&old);
+	unwind_fork_mask = old;
 }
 
+/* Releases unwind_lock in the parent after fork. */
 void
 unwind_fork_parent(void)
 {
+	sigset_t	old = unwind_fork_mask;
+
 	pthread_mutex_unlock(&unwind_lock);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
+/* Releases unwind_lock in the child after fork. */
 void
 unwind_fork_child(void)
 {
+	/* The child's only thread is the one that took the lock; start it afresh. */
 	pthread_mutex_init(&unwind_lock, NULL);
+	pthread_sigmask(SIG_SETMASK, &unwind_fork_mask, NULL);
 }

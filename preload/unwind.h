@@ -7,8 +7,10 @@
  *
  * Threads: each thread captures with its own struct unwind_thread, made and used by that thread
  * only; the global cache is shared and needs no lock to read.  unwind_capture does not call
- * malloc except once per thread (pthread_getattr_np, to learn the stack bounds) and on the rare
- * libunwind path; the caller's re-entry guard must pass those allocations through.
+ * malloc except in the first capture of a thread (pthread_getattr_np, for the stack bounds) and
+ * on the rare libunwind path; the caller's re-entry guard must pass those allocations through.
+ * A signal handler may capture, also while its thread is inside unwind_capture (it then takes
+ * the libunwind path).  Link with libunwind (pkg-config libunwind), -ldl and -lpthread.
  */
 #ifndef HS_UNWIND_H
 #define HS_UNWIND_H
@@ -29,7 +31,7 @@ struct unwind_stats {
 	uint64_t	fallbacks;	/* captures made with libunwind */
 };
 
-/* Creates a thread's state (mmap); NULL on failure. */
+/* Creates a thread's state (mmap, about 24 KiB); NULL on failure. */
 struct unwind_thread	*unwind_thread_new(void);
 /* Releases it. */
 void			 unwind_thread_free(struct unwind_thread *ut);
@@ -41,10 +43,16 @@ void			 unwind_thread_free(struct unwind_thread *ut);
  * depends only on those values (equal stacks -> equal hash, regardless of how they were
  * captured); returns n >= 1.  Stacks deeper than MAX keep the innermost MAX frames.  A frame
  * interrupted by a signal is reported by the pc it was interrupted at, not a return address.
+ * UT must be the calling thread's (or NULL: libunwind then does it all); PCS must not lie in the
+ * stack above the caller's frame (a local of the hook, or memory off the stack, is fine).
  */
 int			 unwind_capture(struct unwind_thread *ut, void *fp, uintptr_t *pcs, int max,
 			     uint64_t *hash);
-/* Forgets cached modules and rules: call after the set of loaded objects changed. */
+/*
+ * Forgets cached modules and rules: call after the set of loaded objects changed (after dlopen
+ * and dlclose return).  Rules go stale only when an object is unloaded; a miss notices loads and
+ * unloads by itself, but a rule cached for a pc of an unloaded object is trusted until this.
+ */
 void			 unwind_flush(void);
 
 /* Returns the hash unwind_capture gives for the stack PCS[0..N). */
@@ -55,8 +63,9 @@ void			 unwind_thread_forget(struct unwind_thread *ut);
 /* Copies the thread's counters to *ST. */
 void			 unwind_thread_stats(const struct unwind_thread *ut, struct unwind_stats *st);
 /*
- * Fork handlers, for the caller's pthread_atfork: prepare takes the cache's lock so that no
- * thread is filling or flushing it across fork; parent and child release it.
+ * Fork handlers, for the caller's pthread_atfork: prepare takes the cache's lock (with signals
+ * blocked) so that no thread is filling or flushing it across fork; parent and child release it.
+ * Thread states stay valid in the child for the thread that forked.
  */
 void			 unwind_fork_prepare(void);
 void			 unwind_fork_parent(void);
