@@ -17,7 +17,8 @@ trap 'rm -rf "$work"' EXIT
 cc -O2 -o "$work/churn" "$shared/churn.c" -lpthread
 cc -O2 -o "$work/deepstack" "$shared/deepstack.c"
 cc -O2 -o "$work/hold" "$top/bench/hold.c"
-python=$(command -v python3)
+# Debian's interpreter: a pyenv shim would time its shell scripts too.
+python=$( [ -x /usr/bin/python3 ] && echo /usr/bin/python3 || command -v python3)
 heaptrack=$(command -v heaptrack || true)
 cd "$work"
 

@@ -3,13 +3,15 @@
  * taken back.  It is split into TABLE_SHARDS shards by address region (table_shard_of), so that
  * threads allocating at the same time rarely meet on a lock.  Each shard is a chained hash table:
  *
- *	buckets[hash & (nbuckets - 1)] -> index of the first block -> block.next -> ... -> 0
+ *	ba->slot[hash & ba->mask] -> index of the first block -> block.next -> ... -> 0
  *
  * Blocks live in one array per shard, grown with mremap (entries may move: they are only touched
- * under the shard lock); index 0 is never used, so 0 means "none".  Freed entries are chained
+ * under the shard lock); index 0 is never used, so 0 means "none".  Bucket arrays are read
+ * without the lock by table_prefetch(), so a replaced one is never unmapped (the old ones add up
+ * to less than the current one).  Freed entries are chained
  * on a free list through next, with addr == 0.  Invariants, per shard:
  *	count == number of entries with addr != 0 == number reachable from buckets
- *	count <= nbuckets (the table doubles first)
+ *	count <= ba->mask + 1 (the bucket array doubles first)
  *	used == 1 + count + length of the free list
  */
 #include "config.h"
@@ -21,11 +23,16 @@
 
 #define TABLE_MIN_BUCKETS 64
 
+/* A bucket array: its size travels with it, so a reader without the lock sees a matching pair. */
+struct bucket_array {
+	uint32_t mask;		/* buckets - 1, buckets a power of two */
+	uint32_t slot[];	/* first block index per bucket, 0 = empty */
+};
+
 struct shard {
-	hs_spin lock;		/* guards everything below */
-	uint32_t nbuckets;	/* buckets, a power of two */
+	hs_spin lock;		/* guards everything below but ba's readers in table_prefetch */
 	uint32_t count;		/* live blocks */
-	uint32_t *buckets;	/* first block index per bucket, 0 = empty */
+	struct bucket_array *_Atomic ba;	/* the buckets, NULL until the first insert */
 	struct block *blocks;	/* entries, [0] unused */
 	uint32_t used;		/* entries handed out, including [0] */
 	uint32_t cap;		/* entries mapped */
@@ -76,21 +83,20 @@ table_shard_of(uintptr_t addr)
 static int
 table_rehash(struct shard *sh)
 {
-	uint32_t n = sh->nbuckets ? sh->nbuckets * 2 : TABLE_MIN_BUCKETS, i, b;
-	uint32_t *nb;
+	struct bucket_array *old = sh->ba, *nb;
+	uint32_t n = old ? (old->mask + 1) * 2 : TABLE_MIN_BUCKETS, i, b;
 
-	if ((nb = mem_map((size_t)n * sizeof *nb)) == NULL)
+	if ((nb = mem_map(sizeof *nb + (size_t)n * sizeof nb->slot[0])) == NULL)
 		return -1;
+	nb->mask = n - 1;
 	for (i = 1; i < sh->used; i++) {
 		if (sh->blocks[i].addr == 0)
 			continue;
-		b = (uint32_t)table_hash(sh->blocks[i].addr) & (n - 1);
-		sh->blocks[i].next = nb[b];
-		nb[b] = i;
+		b = (uint32_t)table_hash(sh->blocks[i].addr) & nb->mask;
+		sh->blocks[i].next = nb->slot[b];
+		nb->slot[b] = i;
 	}
-	mem_unmap(sh->buckets, (size_t)sh->nbuckets * sizeof *sh->buckets);
-	sh->buckets = nb;
-	sh->nbuckets = n;
+	atomic_store_explicit(&sh->ba, nb, memory_order_release);
 	return 0;
 }
 
@@ -105,17 +111,19 @@ table_lock(uintptr_t addr)
 }
 
 /*
- * Starts loading the bucket of ADDR into the cache, without the lock: the bucket array may be
- * replaced meanwhile, and a prefetch of memory that is gone does no harm.
+ * Starts loading ADDR's table entry into the cache, without the lock, so that the miss overlaps
+ * the caller's other work.  Everything read here may change meanwhile: the bucket array stays
+ * mapped (see above) and a prefetch of memory that moved or is gone does no harm.
  */
 void
 table_prefetch(uintptr_t addr)
 {
 	struct shard *sh = table_shard_of(addr);
-	uint32_t *b = sh->buckets;
+	struct bucket_array *ba = atomic_load_explicit(&sh->ba, memory_order_acquire);
+	struct block *blocks = sh->blocks;
 
-	if (b != NULL)
-		__builtin_prefetch(&b[(uint32_t)table_hash(addr) & (sh->nbuckets - 1)]);
+	if (ba != NULL && blocks != NULL)
+		__builtin_prefetch(&blocks[ba->slot[(uint32_t)table_hash(addr) & ba->mask]]);
 }
 
 /* Releases a shard taken with table_lock(). */
@@ -137,10 +145,10 @@ table_insert(struct shard *sh, const struct block *bl, char **cause)
 	uint32_t i, cap, b;
 	void *p;
 
-	if (sh->count >= sh->nbuckets && table_rehash(sh) != 0)
+	if ((sh->ba == NULL || sh->count > sh->ba->mask) && table_rehash(sh) != 0)
 		goto nomem;
-	b = (uint32_t)h & (sh->nbuckets - 1);
-	for (i = sh->buckets[b]; i != 0; i = sh->blocks[i].next) {
+	b = (uint32_t)h & sh->ba->mask;
+	for (i = sh->ba->slot[b]; i != 0; i = sh->blocks[i].next) {
 		if (sh->blocks[i].addr == bl->addr) {
 			/* Its free went unseen (a free heapscope cannot hook): replace it. */
 			uint32_t next = sh->blocks[i].next;
@@ -168,8 +176,8 @@ table_insert(struct shard *sh, const struct block *bl, char **cause)
 	}
 	e = &sh->blocks[i];
 	*e = *bl;
-	e->next = sh->buckets[b];
-	sh->buckets[b] = i;
+	e->next = sh->ba->slot[b];
+	sh->ba->slot[b] = i;
 	sh->count++;
 	return 0;
 nomem:
@@ -189,9 +197,9 @@ table_remove(struct shard *sh, uintptr_t addr, struct block *out)
 	uint32_t *link, i;
 	struct block *e;
 
-	if (sh->nbuckets == 0)
+	if (sh->ba == NULL)
 		return 0;
-	link = &sh->buckets[(uint32_t)h & (sh->nbuckets - 1)];
+	link = &sh->ba->slot[(uint32_t)h & sh->ba->mask];
 	while ((i = *link) != 0) {
 		e = &sh->blocks[i];
 		if (e->addr == addr) {
