@@ -13,6 +13,7 @@
  * status becomes heapscope's; if it died of a signal, main raises the same signal.
  */
 #include "heapscope.h"
+#include "schema.h"
 
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -138,9 +139,9 @@ run_parse(int argc, char **argv, struct run_options *o, char **cause)
 			errno = 0;
 			n = strtol(optarg, &end, 10);
 			if (*optarg < '0' || *optarg > '9' || *end != '\0' || errno != 0 || n < 1 ||
-			    n > INT_MAX) {
-				*cause = xasprintf("bad --depth %s (a number of frames)",
-				    quote(optarg));
+			    n > HS_MAX_DEPTH) {
+				*cause = xasprintf("bad --depth %s (a number of frames from 1 to %d)",
+				    quote(optarg), HS_MAX_DEPTH);
 				return -1;
 			}
 			o->depth = optarg;
@@ -310,7 +311,7 @@ cmd_run_exec(int argc, char **argv, struct cmd_exit *exit_how, char **cause)
 	struct run_options o;
 	struct sigaction act, saved[RUN_NSIGNALS];
 	sigset_t block, mask;
-	const char *library;
+	const char *library, *env;
 	char *real, *database;
 	char **command;
 	pid_t pid;
@@ -334,6 +335,20 @@ cmd_run_exec(int argc, char **argv, struct cmd_exit *exit_how, char **cause)
 		*cause = xasprintf("preload library %s: %s", quote(real), strerror(errno));
 		free(real);
 		return CMD_RETURN_ERROR;
+	}
+	/* The preload reads HEAPSCOPE_OUTPUT too: find its database where it will be. */
+	if (o.output == NULL && (env = getenv("HEAPSCOPE_OUTPUT")) != NULL && *env != '\0')
+		o.output = env;
+	/* The preload never overwrites a file: say so now rather than after the run. */
+	if (o.output != NULL && strstr(o.output, "%p") == NULL) {
+		database = run_expand(o.output, 0);
+		if (access(database, F_OK) == 0) {
+			*cause = xasprintf("%s: %s", quote(database), strerror(EEXIST));
+			free(database);
+			free(real);
+			return CMD_RETURN_ERROR;
+		}
+		free(database);
 	}
 	if (run_environment(&o, real, cause) != 0) {
 		free(real);

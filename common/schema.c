@@ -29,7 +29,8 @@ const char hs_schema_sql[] =
 	/* Distinct return addresses (program counters) seen in stacks. */
 	"CREATE TABLE frames ("
 	" id INTEGER PRIMARY KEY,"
-	" address INTEGER NOT NULL,"		/* runtime address: a return address, so just past a call */
+	" address INTEGER NOT NULL,"		/* runtime address: a return address, just past a call
+						   (the exact pc for a frame a signal interrupted) */
 	" module_id INTEGER REFERENCES modules(id)," /* module that held it, NULL if none did */
 	" offset INTEGER"			/* address - modules.base: the file address */
 	");"
@@ -44,7 +45,7 @@ const char hs_schema_sql[] =
 	" frame_id INTEGER NOT NULL REFERENCES frames(id),"
 	" PRIMARY KEY (stack_id, level)"
 	") WITHOUT ROWID;"
-	/* Threads that allocated, in the order heapscope first saw them. */
+	/* Threads that called a traced function, in the order heapscope first saw them. */
 	"CREATE TABLE threads ("
 	" id INTEGER PRIMARY KEY,"		/* heapscope's thread number, from 1 */
 	" tid INTEGER NOT NULL"			/* kernel thread id */
@@ -58,7 +59,7 @@ const char hs_schema_sql[] =
 	" elapsed REAL NOT NULL,"		/* seconds since tracing began */
 	" live_bytes INTEGER NOT NULL,"		/* sum of the requested sizes of live heap blocks */
 	" live_blocks INTEGER NOT NULL,"	/* number of live heap blocks */
-	" mapped_bytes INTEGER NOT NULL,"	/* sum of the lengths of live mmap regions */
+	" mapped_bytes INTEGER NOT NULL,"	/* sum of the sizes of live mmap regions */
 	" mappings INTEGER NOT NULL,"		/* number of live mmap regions */
 	" total_allocs INTEGER NOT NULL,"	/* heap blocks allocated since tracing began */
 	" total_frees INTEGER NOT NULL,"	/* heap blocks freed since tracing began */
@@ -91,7 +92,7 @@ const char hs_schema_sql[] =
 	"CREATE TABLE mappings ("
 	" snapshot_id INTEGER NOT NULL REFERENCES snapshots(id),"
 	" address INTEGER NOT NULL,"		/* start of the region */
-	" size INTEGER NOT NULL,"		/* length in bytes */
+	" size INTEGER NOT NULL,"		/* length in bytes, rounded up to whole pages */
 	" prot INTEGER NOT NULL,"		/* PROT_* bits as passed to mmap */
 	" flags INTEGER NOT NULL,"		/* MAP_* bits as passed to mmap */
 	" stack_id INTEGER NOT NULL REFERENCES stacks(id),"

@@ -13,6 +13,9 @@
 /* The application_id a heapscope database carries ("HpSc"), so file(1) and we can recognise it. */
 #define HS_APPLICATION_ID 0x48705363
 
+/* The most frames a stack may keep (HEAPSCOPE_DEPTH, heapscope run --depth). */
+#define HS_MAX_DEPTH 256
+
 /* The snapshot triggers, as stored in snapshots.trigger. */
 #define HS_TRIGGER_API "api"
 #define HS_TRIGGER_SIGNAL "signal"

@@ -27,6 +27,8 @@
 #include "internal.h"
 #include "unwind.h"
 
+_Static_assert(HS_MAX_DEPTH <= UNWIND_MAX_DEPTH, "the unwinder keeps fewer frames");
+
 _Atomic int hs_state = HS_BOOT;
 struct hs_config hs_cfg = { .depth = 64, .signal = SIGUSR2 };
 pid_t hs_pid;
@@ -247,6 +249,7 @@ boot_signal(const char *s)
 	errno = 0;
 	n = strtol(s, &end, 10);
 	if (errno != 0 || *end != '\0' || end == s || n < 0 || n > SIGRTMAX || n == SIGKILL ||
+	    (n > SIGSYS && n < SIGRTMIN) || *s < '0' || *s > '9' ||
 	    n == SIGSTOP || n == SIGSEGV || n == SIGBUS || n == SIGILL || n == SIGFPE)
 		return -1;
 	return n;
@@ -265,9 +268,9 @@ boot_config(void)
 	if ((s = boot_env("HEAPSCOPE_DEPTH")) != NULL) {
 		errno = 0;
 		n = strtol(s, &end, 10);
-		if (errno != 0 || *end != '\0' || n < 1 || n > UNWIND_MAX_DEPTH) {
+		if (errno != 0 || *end != '\0' || n < 1 || n > HS_MAX_DEPTH) {
 			log_fail("HEAPSCOPE_DEPTH \"%.40s\": not a number from 1 to %d", s,
-			    UNWIND_MAX_DEPTH);
+			    HS_MAX_DEPTH);
 			return -1;
 		}
 		hs_cfg.depth = n;

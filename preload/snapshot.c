@@ -31,6 +31,7 @@ static sem_t snap_wake;			/* posted by the signal handler (and for exit requests
 static sem_t snap_done;			/* posted by the writer when an exit request is served */
 static atomic_int snap_exit_wanted;	/* 1 when a fatal signal asked for the exit snapshot */
 static int snap_writer_running;	/* 1 while the writer thread exists in this process */
+static atomic_int snap_busy_warned;	/* 1 once a locked database made us skip a snapshot */
 
 #define SNAP_FATAL_WAIT 5	/* seconds a fatal signal waits for the exit snapshot */
 
@@ -140,7 +141,9 @@ snap_take(const char *trigger, const char *label, int full)
 		id = store_write(&d, &cause);
 	}
 	snap_release(&d);
-	if (id < 0)
+	if (id == -2 && !atomic_exchange(&snap_busy_warned, 1))
+		log_warn("%s; snapshot skipped", cause);
+	else if (id == -1)
 		log_fail("%s", cause);
 out:
 	pthread_mutex_unlock(&snap_lock);
@@ -345,7 +348,8 @@ snap_init(void)
 	sa.sa_flags = SA_RESTART;
 	if (hs_cfg.signal != 0 && snap_writer_running) {
 		sa.sa_handler = snap_on_signal;
-		sigaction(hs_cfg.signal, &sa, NULL);
+		if (sigaction(hs_cfg.signal, &sa, NULL) != 0)
+			log_warn("cannot handle signal %d: no signal snapshots", hs_cfg.signal);
 	}
 	if (!snap_writer_running)
 		return;

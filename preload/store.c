@@ -519,7 +519,8 @@ store_rows(sqlite3_stmt **st, struct snap_data *d, int id)
 
 /*
  * Writes snapshot D in one transaction, creating the database first if this process has none.
- * Returns the snapshot id, or -1 with *CAUSE set (nothing of this snapshot is in the file).
+ * Returns the snapshot id; or, with *CAUSE set and nothing of this snapshot in the file, -2 if
+ * another process kept the database locked, -1 for any other failure.
  */
 int
 store_write(struct snap_data *d, char **cause)
@@ -527,7 +528,7 @@ store_write(struct snap_data *d, char **cause)
 	sqlite3_stmt *st[ST_N] = { NULL };
 	sqlite3 *db = NULL;
 	const char *what = "cannot open the database";
-	int i, id = snapshots_written + 1;
+	int i, busy, id = snapshots_written + 1;
 
 	if ((store_path[0] == '\0' || store_pid != hs_pid) && store_create(cause) != 0)
 		return -1;
@@ -560,11 +561,13 @@ store_write(struct snap_data *d, char **cause)
 	return id;
 fail:
 	*cause = store_fail(db, what);
+	busy = db != NULL && sqlite3_errcode(db) == SQLITE_BUSY;
 	for (i = 0; i < ST_N; i++)
 		sqlite3_finalize(st[i]);
 	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	sqlite3_close(db);
-	return -1;	/* the caller stops tracing: the watermarks need not be right */
+	/* Locked by a reader for long: nothing was written, the next snapshot may do. */
+	return busy ? -2 : -1;
 }
 
 /* In a forked child: the next snapshot creates the child's own database. */

@@ -2,7 +2,7 @@
 # The preload as a guest: its output file (exclusive, 0600, no symlinks, %p), bad settings, the
 # stack depth, exec, dlopen/dlclose, C++ new, and descendants left alone.
 . "$srcdir/tests/lib.sh"
-plan 21
+plan 23
 
 # The output file: created with mode 0600, %p expands to the pid.
 "$HEAPSCOPE" run -o "$T/out.%p.db" -- "$VICTIMS/exiter" >/dev/null 2>"$T/err"
@@ -13,10 +13,13 @@ is "$(stat -c %a "$1")" 600 "mode 0600"
 
 # An existing file is never overwritten; a symbolic link is never followed.
 cp "$1" "$T/keep.db"
-"$HEAPSCOPE" run -o "$1" -- "$VICTIMS/exiter" >/dev/null 2>"$T/err"
+LD_PRELOAD=$HEAPSCOPE_LIBRARY HEAPSCOPE_OUTPUT=$1 "$VICTIMS/exiter" >/dev/null 2>"$T/err"
 is "$?" 7 "the program runs on when the file exists"
 like "$(cat "$T/err")" "^heapscope: cannot create .*out\..*\.db: File exists$" "one warning"
 ok "$(cmp -s "$1" "$T/keep.db"; echo $?)" "the existing file is untouched"
+"$HEAPSCOPE" run -o "$1" -- "$VICTIMS/exiter" >/dev/null 2>"$T/err"
+is "$?" 1 "heapscope run refuses an existing file before running anything"
+like "$(cat "$T/err")" '^heapscope: run: ".*out\..*\.db": File exists$' "and says so"
 ln -s "$T/target.db" "$T/link.db"
 "$HEAPSCOPE" run -o "$T/link.db" -- "$VICTIMS/exiter" >/dev/null 2>"$T/err"
 is "$?" 7 "the program runs on when the path is a symlink"
