@@ -71,8 +71,7 @@ free(void *p)
 		boot_symbols();
 	if (hooks_tracing()) {
 		busy = 1;
-		record_free(p);
-		real_free(p);
+		record_free(p);		/* frees it too */
 		busy = 0;
 		return;
 	}
@@ -127,7 +126,7 @@ hooks_realloc(void *p, size_t size, void *fp)
 	} else if (size == 0) {
 		/* glibc frees the block and returns NULL. */
 		record_free(p);
-		q = real_realloc(p, 0);
+		q = NULL;
 	} else {
 		traced = record_realloc_begin(p, &old);
 		q = real_realloc(p, size);

@@ -183,7 +183,7 @@ int hooks_enter(int on);
 /* record.c: what the hooks record. */
 uint32_t record_stack(struct thread *, void *fp);
 void record_alloc(void *p, size_t size, void *fp);
-void record_free(void *p);
+void record_free(void *p);	/* and frees it */
 int record_realloc_begin(void *p, struct block *old);
 void record_realloc_end(struct block *old, void *p, size_t size, void *fp);
 

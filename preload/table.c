@@ -9,7 +9,10 @@
  * under the shard lock); index 0 is never used, so 0 means "none".  Bucket arrays are read
  * without the lock by table_prefetch(), so a replaced one is never unmapped (the old ones add up
  * to less than the current one).  Freed entries are chained
- * on a free list through next, with addr == 0.  Invariants, per shard:
+ * on a free list through next, with addr == 0.  Inserts go to the front of their chain without
+ * looking for an older entry of the same address (that would cost a cache miss per entry): if a
+ * free ever went unseen, the stale entry stays behind the new one, and lookups find the newest.
+ * Invariants, per shard:
  *	count == number of entries with addr != 0 == number reachable from buckets
  *	count <= ba->mask + 1 (the bucket array doubles first)
  *	used == 1 + count + length of the free list
@@ -148,16 +151,6 @@ table_insert(struct shard *sh, const struct block *bl, char **cause)
 	if ((sh->ba == NULL || sh->count > sh->ba->mask) && table_rehash(sh) != 0)
 		goto nomem;
 	b = (uint32_t)h & sh->ba->mask;
-	for (i = sh->ba->slot[b]; i != 0; i = sh->blocks[i].next) {
-		if (sh->blocks[i].addr == bl->addr) {
-			/* Its free went unseen (a free heapscope cannot hook): replace it. */
-			uint32_t next = sh->blocks[i].next;
-
-			sh->blocks[i] = *bl;
-			sh->blocks[i].next = next;
-			return 0;
-		}
-	}
 	if ((i = sh->free_head) != 0)
 		sh->free_head = sh->blocks[i].next;
 	else {
