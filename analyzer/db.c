@@ -18,6 +18,10 @@
 #include "db.h"
 #include "schema.h"
 
+/* The start of a query for snapshots, in the order db_snapshot_query reads the columns. */
+#define DB_SNAPSHOT_COLUMNS \
+	"SELECT id, label, trigger, time, elapsed, live_bytes, live_blocks FROM snapshots "
+
 /* How long a query waits for the preload to finish writing a snapshot, in milliseconds. */
 #define DB_BUSY_TIMEOUT 10000
 
@@ -166,6 +170,28 @@ db_close(struct db *db)
 	free(db);
 }
 
+/*
+ * Starts a read transaction on DB unless one is open, so that a run of small queries takes the
+ * file lock and checks the file once rather than once per query (which costs more than the
+ * queries).  Returns 1 if it started one, which the caller passes to db_read_end.  No write may
+ * happen before db_read_end.
+ */
+int
+db_read_begin(struct db *db)
+{
+	if (!sqlite3_get_autocommit(db->sq))
+		return 0;
+	return sqlite3_exec(db->sq, "BEGIN DEFERRED", NULL, NULL, NULL) == SQLITE_OK;
+}
+
+/* Ends the read transaction db_read_begin started, if STARTED. */
+void
+db_read_end(struct db *db, int started)
+{
+	if (started)
+		sqlite3_exec(db->sq, "COMMIT", NULL, NULL, NULL);
+}
+
 /* Returns 1 if S is a non-empty string of decimal digits that fits an int64_t. */
 static int
 db_is_id(const char *s)
@@ -189,37 +215,21 @@ db_snapshot_clear(struct db_snapshot *snap)
 }
 
 /*
- * Finds the snapshot named by ARG: an id, "first", "last" (also when ARG is NULL) or a label,
- * meaning the last snapshot with that label.  Fills *SNAP and returns 0, or returns -1 with
- * *CAUSE set when the database has no such snapshot.
+ * Runs the snapshot query SQL, binding ARG as ?1 if the query has it (as an integer if ID is
+ * set), and fills *SNAP from its first row.  Returns 1 if there was a row, 0 if not, -1 with
+ * *CAUSE set on error.
  */
-int
-db_snapshot_find(struct db *db, const char *arg, struct db_snapshot *snap, char **cause)
+static int
+db_snapshot_query(struct db *db, const char *sql, const char *arg, int id,
+    struct db_snapshot *snap, char **cause)
 {
-	static const char *const columns =
-	    "SELECT id, label, trigger, time, elapsed, live_bytes, live_blocks FROM snapshots ";
 	sqlite3_stmt *stmt;
-	const char *where;
-	char *sql;
 	int rc;
 
-	memset(snap, 0, sizeof *snap);
-	if (arg == NULL || strcmp(arg, "last") == 0)
-		where = "ORDER BY id DESC LIMIT 1";
-	else if (strcmp(arg, "first") == 0)
-		where = "ORDER BY id LIMIT 1";
-	else if (db_is_id(arg))
-		where = "WHERE id = ?1";
-	else
-		where = "WHERE label = ?1 ORDER BY id DESC LIMIT 1";
-
-	sql = xasprintf("%s%s", columns, where);
-	stmt = db_prepare(db, sql, cause);
-	free(sql);
-	if (stmt == NULL)
+	if ((stmt = db_prepare(db, sql, cause)) == NULL)
 		return -1;
-	if (strstr(where, "?1") != NULL) {
-		if (db_is_id(arg))
+	if (sqlite3_bind_parameter_count(stmt) > 0) {
+		if (id)
 			sqlite3_bind_int64(stmt, 1, strtoll(arg, NULL, 10));
 		else
 			sqlite3_bind_text(stmt, 1, arg, -1, SQLITE_STATIC);
@@ -235,14 +245,50 @@ db_snapshot_find(struct db *db, const char *arg, struct db_snapshot *snap, char 
 		snap->elapsed = sqlite3_column_double(stmt, 4);
 		snap->live_bytes = sqlite3_column_int64(stmt, 5);
 		snap->live_blocks = sqlite3_column_int64(stmt, 6);
-		sqlite3_finalize(stmt);
-		return 0;
 	}
 	sqlite3_finalize(stmt);
-	if (rc != SQLITE_DONE) {
-		*cause = db_cause(db, rc);
-		return -1;
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	*cause = db_cause(db, rc);
+	return -1;
+}
+
+/*
+ * Finds the snapshot named by ARG: an id, "first", "last" (also when ARG is NULL), "peak" (the
+ * last snapshot whose trigger is peak, if the database has one) or a label, meaning the last
+ * snapshot with that label.  Fills *SNAP and returns 0, or returns -1 with *CAUSE set when the
+ * database has no such snapshot.
+ */
+int
+db_snapshot_find(struct db *db, const char *arg, struct db_snapshot *snap, char **cause)
+{
+	sqlite3_stmt *stmt;
+	const char *sql;
+	int rc, found = 0;
+
+	memset(snap, 0, sizeof *snap);
+	if (arg != NULL && strcmp(arg, "peak") == 0) {
+		/* A label "peak" still names its snapshot in a database without a peak trigger. */
+		found = db_snapshot_query(db, DB_SNAPSHOT_COLUMNS
+		    "WHERE trigger = 'peak' ORDER BY id DESC LIMIT 1", arg, 0, snap, cause);
+		if (found < 0)
+			return -1;
 	}
+	if (!found) {
+		if (arg == NULL || strcmp(arg, "last") == 0)
+			sql = DB_SNAPSHOT_COLUMNS "ORDER BY id DESC LIMIT 1";
+		else if (strcmp(arg, "first") == 0)
+			sql = DB_SNAPSHOT_COLUMNS "ORDER BY id LIMIT 1";
+		else if (db_is_id(arg))
+			sql = DB_SNAPSHOT_COLUMNS "WHERE id = ?1";
+		else
+			sql = DB_SNAPSHOT_COLUMNS "WHERE label = ?1 ORDER BY id DESC LIMIT 1";
+		found = db_snapshot_query(db, sql, arg, arg != NULL && db_is_id(arg), snap, cause);
+	}
+	if (found != 0)
+		return found > 0 ? 0 : -1;
 
 	/* Nothing matched: say whether the database has any snapshot at all. */
 	stmt = db_prepare(db, "SELECT 1 FROM snapshots LIMIT 1", cause);

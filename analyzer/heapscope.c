@@ -23,6 +23,7 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_run_entry,
 	&cmd_snapshots_entry,
 	&cmd_top_entry,
+	&cmd_diff_entry,
 	NULL
 };
 
@@ -171,6 +172,8 @@ main(int argc, char **argv)
 	}
 	if (argc > 2 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {
 		printf("usage: heapscope %s %s\n", entry->name, entry->usage);
+		if (entry->detail != NULL)
+			printf("\n%s", entry->detail);
 		return 0;
 	}
 

@@ -5,7 +5,8 @@
  * A command returns a cmd_retval; on error it sets *cause to a message main prints as
  * `heapscope: NAME: CAUSE`.  Commands print their own output; main prints errors and decides the
  * exit status.  The small helpers every file uses live in xmalloc.c (allocation that cannot
- * fail), json.c (JSON output) and heapscope.c (quoting input for messages, sizes, warnings).
+ * fail), arena.c (small objects freed at once), json.c (JSON output) and heapscope.c (quoting
+ * input for messages, sizes, warnings).
  */
 #ifndef HEAPSCOPE_H
 #define HEAPSCOPE_H
@@ -46,6 +47,7 @@ struct cmd_entry {
 	const char	*name;	/* the command word, matched exactly */
 	const char	*usage;	/* its arguments, as printed after "usage: heapscope NAME " */
 	const char	*help;	/* one sentence for heapscope --help */
+	const char	*detail; /* for heapscope NAME --help after the usage line, or NULL */
 	/* Runs the command on argv[0..argc-1] (argv[0] is the name); see enum cmd_retval. */
 	enum cmd_retval	(*exec)(int argc, char **argv, struct cmd_exit *exit, char **cause);
 };
@@ -53,12 +55,25 @@ struct cmd_entry {
 extern const struct cmd_entry cmd_run_entry;
 extern const struct cmd_entry cmd_snapshots_entry;
 extern const struct cmd_entry cmd_top_entry;
+extern const struct cmd_entry cmd_diff_entry;
 
 /* heapscope.c */
 const char	*quote(const char *);
 void		 log_warn(const char *, ...) printflike(1, 2);
 void		 format_size(char *, size_t, int64_t);
 void		 format_time(char *, size_t, double);
+
+/* A region of small objects freed all at once (arena.c); all zero is an empty arena. */
+struct arena {
+	struct arena_chunk	*chunks;	/* newest first */
+	char			*next;		/* free space in the newest chunk */
+	size_t			 left;		/* bytes of it */
+};
+
+/* arena.c */
+void		*arena_alloc(struct arena *, size_t);
+char		*arena_strdup(struct arena *, const char *);
+void		 arena_free(struct arena *);
 
 /* xmalloc.c */
 void		*xmalloc(size_t);

@@ -12,10 +12,17 @@
  *
  * Frames are loaded from the database on first use into a hash table keyed by frame id, and
  * resolved only when a command asks (symtab_resolve), in batches: first from the symbols table,
- * then with libdwfl for what was not cached.  Those results are written back in one transaction
- * by symtab_flush (when the database is writable), so the next report needs no debug
- * information at all.  What
- * may change, a module whose file is missing or belongs to another build, is not cached.
+ * then with libdwfl for what was not cached.  The results from libdwfl are written back in one
+ * transaction by symtab_flush (when the database is writable), so the next report needs no
+ * debug information at all.  What may change, a module whose file is missing or belongs to
+ * another build, is not cached.
+ *
+ * A report on a large snapshot may need a good part of the frames table.  Past SYM_BULK_MIN
+ * frames and a SYM_BULK_SHARE-th of the table, frames are loaded by one scan of the frames
+ * table, and a batch that large reads the cache by one scan of the symbols table: a query per
+ * frame costs ten times a row of a scan.
+ *
+ * Frames, their levels and strings live in the symtab's arena, freed at once by symtab_close.
  *
  * Invariants: nframes == number of frames in buckets; nbuckets is a power of two;
  * modules[] is sorted by id.
@@ -30,6 +37,14 @@
 
 #include "db.h"
 #include "symbols.h"
+
+/*
+ * When reading a whole table beats a query per frame: when at least SYM_BULK_MIN frames are
+ * wanted and at least 1 / SYM_BULK_SHARE of the frames table.  Memory stays bounded by the
+ * frames table, which grows with the program's code, never with its blocks.
+ */
+#define SYM_BULK_MIN 4096
+#define SYM_BULK_SHARE 8
 
 /* An object file opened for symbolization: one per distinct path. */
 struct sym_dso {
@@ -54,6 +69,10 @@ struct symtab {
 	struct sym_frame	**buckets;	/* hash table of the frames loaded, by id */
 	size_t			 nbuckets;	/* size of buckets, a power of two */
 	size_t			 nframes;	/* frames in buckets */
+	int64_t			 table_frames;	/* max(frames.id), about its rows; -1 until read */
+	size_t			 lookups;	/* frames loaded one query each */
+	int			 all_loaded;	/* 1 once every frame of the table is loaded */
+	struct arena		 arena;		/* the frames, their levels and strings */
 	sqlite3_stmt		*frame_stmt;	/* loads one frame by id */
 	sqlite3_stmt		*cache_stmt;	/* reads the cached symbols of one frame */
 	sqlite3_stmt		*insert_stmt;	/* caches one inline level; prepared on first use */
@@ -257,6 +276,7 @@ symtab_open(struct db *db, char **cause)
 	st = xcalloc(1, sizeof *st);
 	st->db = db;
 	st->cache = db->writable;
+	st->table_frames = -1;
 	st->nbuckets = 1024;
 	st->buckets = xcalloc(st->nbuckets, sizeof *st->buckets);
 	if (sym_load_modules(st, cause) != 0)
@@ -275,17 +295,10 @@ fail:
 	return NULL;
 }
 
-/* Frees the levels of F. */
+/* Forgets the levels of F (their memory is the arena's, freed by symtab_close). */
 static void
-sym_levels_free(struct sym_frame *f)
+sym_levels_clear(struct sym_frame *f)
 {
-	unsigned int i;
-
-	for (i = 0; i < f->nlevels; i++) {
-		free(f->levels[i].function);
-		free(f->levels[i].file);
-	}
-	free(f->levels);
 	f->levels = NULL;
 	f->nlevels = 0;
 }
@@ -294,7 +307,6 @@ sym_levels_free(struct sym_frame *f)
 void
 symtab_close(struct symtab *st)
 {
-	struct sym_frame *f, *next;
 	struct sym_dso *d, *dnext;
 	size_t i;
 
@@ -302,13 +314,7 @@ symtab_close(struct symtab *st)
 		return;
 	symtab_flush(st);
 	free(st->pending);
-	for (i = 0; i < st->nbuckets; i++) {
-		for (f = st->buckets[i]; f != NULL; f = next) {
-			next = f->next;
-			sym_levels_free(f);
-			free(f);
-		}
-	}
+	arena_free(&st->arena);
 	free(st->buckets);
 	for (d = st->dsos; d != NULL; d = dnext) {
 		dnext = d->next;
@@ -332,20 +338,133 @@ symtab_close(struct symtab *st)
 	free(st);
 }
 
+/* Returns the loaded frame with id ID, or NULL. */
+static struct sym_frame *
+sym_frame_find(struct symtab *st, int64_t id)
+{
+	struct sym_frame *f;
+
+	for (f = st->buckets[sym_bucket(st, id)]; f != NULL; f = f->next) {
+		if (f->id == id)
+			return f;
+	}
+	return NULL;
+}
+
 /*
- * Returns the frame with id ID, loading it from the frames table on first use; NULL with *CAUSE
- * set if the database has no such frame or cannot be read.
+ * Adds the frame with id ID to the hash table, from the address, module_id and offset columns
+ * of the row of STMT at column COL; returns it.
+ */
+static struct sym_frame *
+sym_frame_add(struct symtab *st, int64_t id, sqlite3_stmt *stmt, int col)
+{
+	struct sym_frame *f;
+	size_t b;
+
+	f = arena_alloc(&st->arena, sizeof *f);
+	f->id = id;
+	f->address = sqlite3_column_int64(stmt, col);
+	if (sqlite3_column_type(stmt, col + 1) != SQLITE_NULL)
+		f->module = sym_module_find(st, sqlite3_column_int64(stmt, col + 1));
+	if (f->module == NULL)
+		f->offset = f->address;
+	else if (sqlite3_column_type(stmt, col + 2) != SQLITE_NULL)
+		f->offset = sqlite3_column_int64(stmt, col + 2);
+	else
+		f->offset = f->address - f->module->base;
+
+	b = sym_bucket(st, id);
+	f->next = st->buckets[b];
+	st->buckets[b] = f;
+	if (++st->nframes > st->nbuckets)
+		sym_grow(st);
+	return f;
+}
+
+/*
+ * Returns max(frames.id), about the number of rows of the frames table, reading it on first
+ * use; -1 with *CAUSE set on error.
+ */
+static int64_t
+sym_table_frames(struct symtab *st, char **cause)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (st->table_frames >= 0)
+		return st->table_frames;
+	if ((stmt = db_prepare(st->db, "SELECT max(id) FROM frames", cause)) == NULL)
+		return -1;
+	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		st->table_frames = sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_ROW) {
+		*cause = db_cause(st->db, rc);
+		return -1;
+	}
+	return st->table_frames;
+}
+
+/* Returns 1 if wanting N frames is worth reading a whole table, 0 if not, -1 with *CAUSE set. */
+static int
+sym_bulk(struct symtab *st, size_t n, char **cause)
+{
+	int64_t rows;
+
+	if (n < SYM_BULK_MIN)
+		return 0;
+	if ((rows = sym_table_frames(st, cause)) < 0)
+		return -1;
+	return (int64_t)n >= rows / SYM_BULK_SHARE;
+}
+
+/* Loads every frame of the table not loaded yet, in one scan; returns 0 or -1 with *CAUSE. */
+static int
+sym_load_all(struct symtab *st, char **cause)
+{
+	sqlite3_stmt *stmt;
+	int64_t id;
+	int rc;
+
+	stmt = db_prepare(st->db, "SELECT id, address, module_id, offset FROM frames", cause);
+	if (stmt == NULL)
+		return -1;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		id = sqlite3_column_int64(stmt, 0);
+		if (sym_frame_find(st, id) == NULL)
+			sym_frame_add(st, id, stmt, 1);
+	}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE) {
+		*cause = db_cause(st->db, rc);
+		return -1;
+	}
+	st->all_loaded = 1;
+	return 0;
+}
+
+/*
+ * Returns the frame with id ID, loading it from the frames table on first use (or the whole
+ * table, once enough frames were wanted); NULL with *CAUSE set if the database has no such
+ * frame or cannot be read.
  */
 struct sym_frame *
 symtab_frame(struct symtab *st, int64_t id, char **cause)
 {
 	struct sym_frame *f;
-	size_t b = sym_bucket(st, id);
-	int rc;
+	int rc, bulk;
 
-	for (f = st->buckets[b]; f != NULL; f = f->next) {
-		if (f->id == id)
-			return f;
+	if ((f = sym_frame_find(st, id)) != NULL)
+		return f;
+	if (!st->all_loaded) {
+		if ((bulk = sym_bulk(st, ++st->lookups, cause)) < 0)
+			return NULL;
+		if (bulk) {
+			if (sym_load_all(st, cause) != 0)
+				return NULL;
+			if ((f = sym_frame_find(st, id)) != NULL)
+				return f;
+		}
 	}
 
 	sqlite3_bind_int64(st->frame_stmt, 1, id);
@@ -359,23 +478,8 @@ symtab_frame(struct symtab *st, int64_t id, char **cause)
 		sqlite3_reset(st->frame_stmt);
 		return NULL;
 	}
-	f = xcalloc(1, sizeof *f);
-	f->id = id;
-	f->address = sqlite3_column_int64(st->frame_stmt, 0);
-	if (sqlite3_column_type(st->frame_stmt, 1) != SQLITE_NULL)
-		f->module = sym_module_find(st, sqlite3_column_int64(st->frame_stmt, 1));
-	if (f->module == NULL)
-		f->offset = f->address;
-	else if (sqlite3_column_type(st->frame_stmt, 2) != SQLITE_NULL)
-		f->offset = sqlite3_column_int64(st->frame_stmt, 2);
-	else
-		f->offset = f->address - f->module->base;
+	f = sym_frame_add(st, id, st->frame_stmt, 0);
 	sqlite3_reset(st->frame_stmt);
-
-	f->next = st->buckets[b];
-	st->buckets[b] = f;
-	if (++st->nframes > st->nbuckets)
-		sym_grow(st);
 	return f;
 }
 
@@ -459,16 +563,24 @@ sym_die_name(struct symtab *st, Dwarf_Die *die)
 	return NULL;
 }
 
-/* Appends a level to F, taking FUNCTION and copying FILE. */
+/* Appends a level to F, with copies of FUNCTION and FILE (either may be NULL). */
 static void
-sym_add_level(struct sym_frame *f, char *function, const char *file, int line)
+sym_add_level(struct symtab *st, struct sym_frame *f, const char *function, const char *file,
+    int line)
 {
-	struct sym_level *l;
+	struct sym_level *l, *levels;
 
-	f->levels = xreallocarray(f->levels, f->nlevels + 1, sizeof *f->levels);
+	/* The array doubles at each power of two: 1, 2, 4... levels. */
+	if ((f->nlevels & (f->nlevels - 1)) == 0) {
+		levels = arena_alloc(&st->arena, (f->nlevels == 0 ? 1 : 2 * f->nlevels) *
+		    sizeof *levels);
+		if (f->nlevels > 0)
+			memcpy(levels, f->levels, f->nlevels * sizeof *levels);
+		f->levels = levels;
+	}
 	l = &f->levels[f->nlevels++];
-	l->function = function;
-	l->file = file != NULL ? xstrdup(file) : NULL;
+	l->function = function != NULL ? arena_strdup(&st->arena, function) : NULL;
+	l->file = file != NULL ? arena_strdup(&st->arena, file) : NULL;
 	l->line = line > 0 ? line : 0;
 }
 
@@ -488,6 +600,7 @@ sym_compute(struct symtab *st, struct sym_frame *f)
 	Dwarf_Word word;
 	GElf_Addr pc;
 	const char *file = NULL, *symbol;
+	char *name;
 	size_t nfiles = 0;
 	int nscopes = 0, nchain = 0, i, tag, line = 0, inlined = 0;
 
@@ -524,7 +637,9 @@ sym_compute(struct symtab *st, struct sym_frame *f)
 		if (tag != DW_TAG_subprogram && tag != DW_TAG_inlined_subroutine &&
 		    tag != DW_TAG_entry_point)
 			continue;
-		sym_add_level(f, sym_die_name(st, &chain[i]), file, line);
+		name = sym_die_name(st, &chain[i]);
+		sym_add_level(st, f, name, file, line);
+		free(name);
 		if (!(inlined = tag == DW_TAG_inlined_subroutine))
 			break;
 		/* The next level out is where this inlined call was made. */
@@ -540,17 +655,21 @@ sym_compute(struct symtab *st, struct sym_frame *f)
 	free(scopes);
 	/* Inlined into something DWARF does not describe: a level for the caller's call site. */
 	if (inlined)
-		sym_add_level(f, NULL, file, line);
+		sym_add_level(st, f, NULL, file, line);
 
 	/* No DWARF scope: one level from the line table and the ELF symbol table. */
 	if (f->nlevels == 0) {
 		symbol = dwfl_module_addrname(mod, pc);
-		if (symbol != NULL || file != NULL)
-			sym_add_level(f, symbol != NULL ? sym_demangle(st, symbol) : NULL, file,
-			    line);
+		name = symbol != NULL ? sym_demangle(st, symbol) : NULL;
+		if (name != NULL || file != NULL)
+			sym_add_level(st, f, name, file, line);
+		free(name);
 	} else if (f->levels[f->nlevels - 1].function == NULL &&
-	    (symbol = dwfl_module_addrname(mod, pc)) != NULL)
-		f->levels[f->nlevels - 1].function = sym_demangle(st, symbol);
+	    (symbol = dwfl_module_addrname(mod, pc)) != NULL) {
+		name = sym_demangle(st, symbol);
+		f->levels[f->nlevels - 1].function = arena_strdup(&st->arena, name);
+		free(name);
+	}
 	return 1;
 }
 
@@ -570,12 +689,11 @@ sym_cache_read(struct symtab *st, struct sym_frame *f, char **cause)
 		rows++;
 		function = (const char *)sqlite3_column_text(stmt, 0);
 		file = (const char *)sqlite3_column_text(stmt, 1);
-		sym_add_level(f, function != NULL ? xstrdup(function) : NULL, file,
-		    sqlite3_column_int(stmt, 2));
+		sym_add_level(st, f, function, file, sqlite3_column_int(stmt, 2));
 	}
 	sqlite3_reset(stmt);
 	if (rc != SQLITE_DONE) {
-		sym_levels_free(f);
+		sym_levels_clear(f);
 		*cause = db_cause(st->db, rc);
 		return -1;
 	}
@@ -584,9 +702,63 @@ sym_cache_read(struct symtab *st, struct sym_frame *f, char **cause)
 	/* One row of NULLs means the frame was symbolized and nothing was found. */
 	if (f->nlevels == 1 && f->levels[0].function == NULL && f->levels[0].file == NULL &&
 	    f->levels[0].line == 0)
-		sym_levels_free(f);
+		sym_levels_clear(f);
 	f->resolved = 1;
 	return 1;
+}
+
+/*
+ * Reads the cached symbols of the N frames in FRAMES that are not resolved yet by one scan of the
+ * symbols table (in its key order, frame then level), rather than a query each.  The frames
+ * found are resolved; the others are left for symtab_resolve to compute.  Returns 0, or -1
+ * with *CAUSE set.
+ */
+static int
+sym_cache_scan(struct symtab *st, struct sym_frame **frames, size_t n, char **cause)
+{
+	sqlite3_stmt *stmt;
+	struct sym_frame *f = NULL;
+	const char *function, *file;
+	int64_t id;
+	size_t i;
+	int rc = SQLITE_ERROR;
+
+	for (i = 0; i < n; i++) {
+		if (!frames[i]->resolved)
+			frames[i]->scanning = 1;
+	}
+	stmt = db_prepare(st->db, "SELECT frame_id, function, file, line FROM symbols", cause);
+	while (stmt != NULL && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		id = sqlite3_column_int64(stmt, 0);
+		if (f == NULL || f->id != id)
+			f = sym_frame_find(st, id);
+		if (f == NULL || !f->scanning)
+			continue;
+		function = (const char *)sqlite3_column_text(stmt, 1);
+		file = (const char *)sqlite3_column_text(stmt, 2);
+		sym_add_level(st, f, function, file, sqlite3_column_int(stmt, 3));
+	}
+	if (stmt != NULL) {
+		sqlite3_finalize(stmt);
+		if (rc != SQLITE_DONE)
+			*cause = db_cause(st->db, rc);
+	}
+	for (i = 0; i < n; i++) {
+		f = frames[i];
+		if (!f->scanning)
+			continue;
+		f->scanning = 0;
+		if (rc != SQLITE_DONE)
+			sym_levels_clear(f);
+		else if (f->nlevels > 0) {
+			/* One row of NULLs means the frame was symbolized and nothing was found. */
+			if (f->nlevels == 1 && f->levels[0].function == NULL &&
+			    f->levels[0].file == NULL && f->levels[0].line == 0)
+				sym_levels_clear(f);
+			f->resolved = 1;
+		}
+	}
+	return rc == SQLITE_DONE ? 0 : -1;
 }
 
 /* Binds a text parameter, or NULL. */
@@ -667,17 +839,26 @@ int
 symtab_resolve(struct symtab *st, struct sym_frame **frames, size_t n, char **cause)
 {
 	struct sym_frame *f;
-	size_t i;
-	int found;
+	size_t i, unresolved = 0;
+	int found, bulk;
 
+	for (i = 0; i < n; i++)
+		unresolved += !frames[i]->resolved;
+	if ((bulk = sym_bulk(st, unresolved, cause)) < 0)
+		return -1;
+	if (bulk && sym_cache_scan(st, frames, n, cause) != 0)
+		return -1;
 	for (i = 0; i < n; i++) {
 		f = frames[i];
 		if (f->resolved)
 			continue;
-		if ((found = sym_cache_read(st, f, cause)) < 0)
-			return -1;
-		if (found)
-			continue;
+		/* After a scan, what is not resolved is not in the cache. */
+		if (!bulk) {
+			if ((found = sym_cache_read(st, f, cause)) < 0)
+				return -1;
+			if (found)
+				continue;
+		}
 		f->resolved = 1;
 		if (sym_compute(st, f) && st->cache) {
 			if (st->npending == st->apending) {

@@ -46,6 +46,7 @@ struct sym_frame {
 	int			 resolved;	/* 1 once levels are known (there may be none) */
 	unsigned int		 nlevels;	/* number of levels; 0 when nothing is known */
 	struct sym_level	*levels;	/* innermost inline level first */
+	int			 scanning;	/* 1 while a scan of the cache looks for it */
 	void			*data;		/* for the caller: symtab never touches it */
 	struct sym_frame	*next;		/* next frame in the same hash bucket */
 };

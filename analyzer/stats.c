@@ -1,0 +1,1179 @@
+/*
+ * Statistics of live memory by key, in the manner of tracemalloc's Snapshot.statistics() and
+ * compare_to() for native code: what top and diff share.  A report is built in five steps.
+ *
+ * Load (stats_load): the sites table already sums the live blocks of each snapshot per stack, so
+ * no report reads blocks.  A snapshot's sites are streamed in stack order (struct stats_site),
+ * then the first few frame ids of each new stack by one join with stack_frames in the same
+ * order, with no sorting (struct stats_slot; the slots of all sites share one array, pool).  A
+ * report has one or two sides (top one, diff old and new) and one or two sources (databases).
+ * Two snapshots of one database share their stacks: the second load merges into the sites of
+ * the first by stack id, so a site has the numbers of both sides and its frames once; the stacks
+ * it adds get theirs by one more join, or when few, by a query each when needed.  Sites of two
+ * databases are never merged: their stack and frame ids mean nothing to each other, and they
+ * meet only in groups, whose keys are symbolic texts (file:line, file, function), never
+ * addresses.
+ *
+ * Place (stats_place): the key frame of a site is the first frame, from the innermost, that is
+ * not the allocator's (libc, the dynamic loader, the preload, operator new; symtab_allocator).
+ * Deciding that needs the function of each frame outside those libraries, so placing goes in
+ * rounds: walk every unplaced site as far as the known symbols allow, resolve the frames the
+ * walks stopped at in one batch, repeat.  Only the frames a walk reaches are looked up, and only
+ * those a report shows or filters test are ever symbolized; the many small queries this takes
+ * run in one read transaction.
+ *
+ * Filter (stats_filter): --include and --exclude patterns are tested with fnmatch on the key
+ * frame (or, with --all-frames, on every frame from it outward), as tracemalloc's Filter tests
+ * the most recent frame or all of them.  A site is kept if some --include matches (or there is
+ * none) and no --exclude does.  Each frame remembers which patterns matched it.
+ *
+ * Group (stats_group): a frame's key text (its "file:line", file, function, or in traceback mode
+ * all its lines) is interned (struct stats_str) and kept in the frame's struct stats_frame, so a
+ * group key is a short array of interned pointers: the key frame's text, every frame's from the
+ * key frame out for traceback, or, when cumulative, one key per inline level of every frame from
+ * the key frame out, each counting the site once however often it recurs in the stack.  Groups
+ * (struct stats_group) sum the kept sites with equal keys, per side.
+ *
+ * Sort (stats_sort): the groups a report shows are picked and ordered; the others are only
+ * summed.  Frames' data, key texts and groups live in the report's arena.
+ *
+ * Invariants (per side): total_bytes == sum of the kept sites' bytes == sum of the groups' bytes
+ * unless cumulative, when each group's bytes <= total_bytes; likewise for blocks.
+ */
+#include "heapscope.h"
+
+#include <assert.h>
+#include <fnmatch.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "stats.h"
+#include "symbols.h"
+
+/*
+ * Frames per stack the first query reads when only the key frame matters.  Stacks start at the
+ * function that called malloc, so this covers allocator wrappers in libc (strdup, fopen) and
+ * operator new; deeper stacks get the rest in a query of their own.  Reading all would cost
+ * ten times as many rows.
+ */
+#define STATS_PREFETCH 4
+
+/* The --by names, in enum stats_by order, and what groups are called in text output. */
+const char *const stats_by_names[] = { "lineno", "filename", "function", "traceback" };
+const char *const stats_by_noun[] = { "line", "file", "function", "traceback" };
+const char *const stats_by_nouns[] = { "lines", "files", "functions", "tracebacks" };
+
+/* Returns the FNV-1a hash of S. */
+static uint64_t
+stats_hash_string(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+	return h;
+}
+
+/* Makes H an empty table. */
+static void
+stats_hash_init(struct stats_hash *h)
+{
+	h->nbuckets = 1024;
+	h->buckets = xcalloc(h->nbuckets, sizeof *h->buckets);
+	h->count = 0;
+}
+
+/* Adds entry E, whose hash is set, to H; H grows to keep chains short. */
+static void
+stats_hash_insert(struct stats_hash *h, struct stats_entry *e)
+{
+	struct stats_entry **old, *o, *next;
+	size_t b, i, nold;
+
+	b = e->hash & (h->nbuckets - 1);
+	e->next = h->buckets[b];
+	h->buckets[b] = e;
+	if (++h->count <= h->nbuckets)
+		return;
+	old = h->buckets;
+	nold = h->nbuckets;
+	h->nbuckets *= 2;
+	h->buckets = xcalloc(h->nbuckets, sizeof *h->buckets);
+	for (i = 0; i < nold; i++) {
+		for (o = old[i]; o != NULL; o = next) {
+			next = o->next;
+			b = o->hash & (h->nbuckets - 1);
+			o->next = h->buckets[b];
+			h->buckets[b] = o;
+		}
+	}
+	free(old);
+}
+
+/* Frees the buckets of H; its entries are the arena's. */
+static void
+stats_hash_free(struct stats_hash *h)
+{
+	free(h->buckets);
+	h->buckets = NULL;
+	h->nbuckets = h->count = 0;
+}
+
+/* Makes S an empty report: grouped by lineno, 10 groups shown, no filters, no sources. */
+void
+stats_init(struct stats *s)
+{
+	memset(s, 0, sizeof *s);
+	s->by = STATS_LINENO;
+	s->limit = 10;
+	stats_hash_init(&s->strs);
+	stats_hash_init(&s->groups);
+}
+
+/* Frees what S holds: its symbol tables and frames, not the databases. */
+void
+stats_free(struct stats *s)
+{
+	struct stats_source *src;
+	unsigned int i;
+
+	/* The frames' data and the groups are in the arena; the frames are the symtabs'. */
+	arena_free(&s->arena);
+	stats_hash_free(&s->strs);
+	stats_hash_free(&s->groups);
+	for (i = 0; i < s->nsources; i++) {
+		src = &s->sources[i];
+		sqlite3_finalize(src->rest_stmt);
+		symtab_close(src->st);
+	}
+	free(s->sorted);
+	free(s->scratch);
+	free(s->sites);
+	free(s->pool);
+	memset(s, 0, sizeof *s);
+}
+
+/* Parses the -n argument ARG into *N; returns 0, or -1 if it is not a count. */
+static int
+stats_parse_count(const char *arg, size_t *n)
+{
+	char *end;
+	unsigned long long v;
+
+	if (*arg < '0' || *arg > '9')
+		return -1;
+	v = strtoull(arg, &end, 10);
+	if (*end != '\0' || v > INT_MAX)
+		return -1;
+	*n = (size_t)v;
+	return 0;
+}
+
+/*
+ * Handles option C (a getopt_long result) with argument ARG if it is one of the options of
+ * STATS_LONG_OPTIONS or -n.  Returns 1 if it was, 0 if it is not one of them, -1 with *CAUSE set
+ * if its argument is bad.
+ */
+int
+stats_option(struct stats *s, int c, const char *arg, char **cause)
+{
+	size_t i;
+
+	switch (c) {
+	case STATS_OPT_BY:
+		for (i = 0; i < sizeof stats_by_names / sizeof stats_by_names[0]; i++) {
+			if (strcmp(arg, stats_by_names[i]) == 0) {
+				s->by = (enum stats_by)i;
+				return 1;
+			}
+		}
+		*cause = xasprintf("bad --by %s (lineno, filename, function or traceback)",
+		    quote(arg));
+		return -1;
+	case STATS_OPT_CUMULATIVE:
+		s->cumulative = 1;
+		return 1;
+	case STATS_OPT_INCLUDE:
+	case STATS_OPT_EXCLUDE:
+		if (s->nfilters == STATS_MAX_FILTERS) {
+			*cause = xasprintf("too many --include and --exclude patterns (at most %d)",
+			    STATS_MAX_FILTERS);
+			return -1;
+		}
+		s->filters[s->nfilters].pattern = arg;
+		s->filters[s->nfilters].inclusive = c == STATS_OPT_INCLUDE;
+		if (c == STATS_OPT_INCLUDE)
+			s->inclusive = 1;
+		s->nfilters++;
+		return 1;
+	case STATS_OPT_ALL_FRAMES:
+		s->all_frames = 1;
+		return 1;
+	case 'n':
+		if (stats_parse_count(arg, &s->limit) != 0) {
+			*cause = xasprintf("bad -n %s (a count of lines, 0 for all)", quote(arg));
+			return -1;
+		}
+		return 1;
+	}
+	return 0;
+}
+
+/* Checks that the options go together; returns 0, or -1 with *CAUSE set. */
+int
+stats_check(struct stats *s, char **cause)
+{
+	/* Every frame of a traceback is already in its key: there is nothing to accumulate. */
+	if (s->cumulative && s->by == STATS_TRACEBACK) {
+		*cause = xstrdup("--cumulative goes with --by lineno, filename or function");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Adds the database DB as a source of sites, with a symbol table of its own.  Returns the
+ * source, or NULL with *CAUSE set.
+ */
+struct stats_source *
+stats_source_add(struct stats *s, struct db *db, char **cause)
+{
+	struct stats_source *src;
+
+	assert(s->nsources < STATS_SIDES);
+	src = &s->sources[s->nsources];
+	memset(src, 0, sizeof *src);
+	src->db = db;
+	src->first = s->nsites;
+	if ((src->st = symtab_open(db, cause)) == NULL)
+		return NULL;
+	s->nsources++;
+	return src;
+}
+
+/* Returns 1 if the report needs whole stacks: every frame is in a key or tested by a filter. */
+static int
+stats_whole_stacks(const struct stats *s)
+{
+	return s->by == STATS_TRACEBACK || s->cumulative || (s->all_frames && s->nfilters > 0);
+}
+
+/* Appends a slot for frame ID, and the frame F if it is known, to the pool. */
+static void
+stats_pool_add(struct stats *s, int64_t id, struct sym_frame *f)
+{
+	if (s->npool == s->apool) {
+		s->apool = s->apool == 0 ? 4096 : s->apool * 2;
+		s->pool = xreallocarray(s->pool, s->apool, sizeof *s->pool);
+	}
+	s->pool[s->npool].id = id;
+	s->pool[s->npool++].frame = f;
+}
+
+/*
+ * Returns frame K of SITE (0 = innermost), looking it up in the site's source on first use;
+ * NULL with *CAUSE set if the database has no such frame.
+ */
+static struct sym_frame *
+stats_site_lookup(struct stats *s, struct stats_site *site, uint32_t k, char **cause)
+{
+	struct stats_slot *slot = &s->pool[site->first + k];
+
+	assert(k < site->n);
+	if (slot->frame == NULL)
+		slot->frame = symtab_frame(site->src->st, slot->id, cause);
+	return slot->frame;
+}
+
+/* Returns frame K of SITE, which stats_place has looked up. */
+static struct sym_frame *
+stats_site_frame(const struct stats *s, const struct stats_site *site, uint32_t k)
+{
+	assert(k < site->n && s->pool[site->first + k].frame != NULL);
+	return s->pool[site->first + k].frame;
+}
+
+/* Appends a site of SRC for stack STACK_ID, with no numbers and no frames; returns its index. */
+static size_t
+stats_site_add(struct stats *s, struct stats_source *src, int64_t stack_id)
+{
+	struct stats_site *site;
+
+	/* A source's sites are contiguous: a source is loaded entirely before the next. */
+	assert(src->first + src->nsites == s->nsites);
+	if (s->nsites == s->asites) {
+		s->asites = s->asites == 0 ? 1024 : s->asites * 2;
+		s->sites = xreallocarray(s->sites, s->asites, sizeof *s->sites);
+	}
+	site = &s->sites[s->nsites];
+	memset(site, 0, sizeof *site);
+	site->stack_id = stack_id;
+	site->src = src;
+	site->first = s->npool;
+	src->nsites++;
+	return s->nsites++;
+}
+
+/* Returns max(stacks.id) of SRC, about the number of its stacks; -1 with *CAUSE set on error. */
+static int64_t
+stats_table_stacks(struct stats_source *src, char **cause)
+{
+	sqlite3_stmt *stmt;
+	int64_t n = 0;
+	int rc;
+
+	if ((stmt = db_prepare(src->db, "SELECT max(id) FROM stacks", cause)) == NULL)
+		return -1;
+	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		n = sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_ROW) {
+		*cause = db_cause(src->db, rc);
+		return -1;
+	}
+	return n;
+}
+
+/*
+ * Reads the first frames (all of them if LIMIT is INT64_MAX) of the sites of snapshot ID of SRC
+ * from index FROM on, which are in stack order and have no frames yet, skipping the stacks of
+ * other sites.  Returns 0, or -1 with *CAUSE set.
+ */
+static int
+stats_load_frames(struct stats *s, struct stats_source *src, int64_t id, size_t from,
+    int64_t limit, char **cause)
+{
+	sqlite3_stmt *stmt;
+	struct stats_site *site = NULL;
+	int64_t stack_id, stacks;
+	size_t cursor = from;
+	int rc;
+
+	/*
+	 * Both tables are keyed so this is one merge in stack order, with no sorting.  Whole stacks
+	 * of at least half the stacks of the database are read by a scan of stack_frames alone,
+	 * which costs half the join.
+	 */
+	stacks = limit == INT64_MAX ? stats_table_stacks(src, cause) : INT64_MAX;
+	if (stacks < 0)
+		return -1;
+	if ((int64_t)(2 * (s->nsites - from)) >= stacks) {
+		stmt = db_prepare(src->db, "SELECT stack_id, frame_id FROM stack_frames"
+		    " ORDER BY stack_id, level", cause);
+	} else if ((stmt = db_prepare(src->db, "SELECT s.stack_id, sf.frame_id"
+	    " FROM sites AS s JOIN stack_frames AS sf"
+	    " ON sf.stack_id = s.stack_id AND sf.level < ?2"
+	    " WHERE s.snapshot_id = ?1 AND s.live_blocks > 0"
+	    " ORDER BY s.stack_id, sf.level", cause)) != NULL) {
+		sqlite3_bind_int64(stmt, 1, id);
+		sqlite3_bind_int64(stmt, 2, limit);
+	}
+	if (stmt == NULL)
+		return -1;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		stack_id = sqlite3_column_int64(stmt, 0);
+		if (site == NULL || site->stack_id != stack_id) {
+			while (cursor < s->nsites && s->sites[cursor].stack_id < stack_id)
+				cursor++;
+			site = NULL;
+			if (cursor == s->nsites || s->sites[cursor].stack_id != stack_id)
+				continue;
+			site = &s->sites[cursor];
+			assert(site->n == 0);
+			site->first = s->npool;
+			site->partial = 0;
+		}
+		if (site == NULL)
+			continue;
+		stats_pool_add(s, sqlite3_column_int64(stmt, 1), NULL);
+		if (++site->n == limit)
+			site->partial = 1;
+	}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE) {
+		*cause = db_cause(src->db, rc);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Reads the sites of snapshot ID of SRC with live blocks, as side SIDE.  A stack the source
+ * already has from an earlier snapshot gets the numbers of this side; a new one is added with
+ * the first frames of its stack (all of them if the report needs whole stacks).  Returns 0, or
+ * -1 with *CAUSE set.
+ */
+int
+stats_load(struct stats *s, struct stats_source *src, int64_t id, unsigned int side,
+    char **cause)
+{
+	sqlite3_stmt *stmt;
+	struct stats_site *site;
+	int64_t stack_id;
+	size_t cursor = src->first, sorted_end = src->first + src->nsorted, from = s->nsites;
+	size_t nload = 0, si;
+	int rc;
+
+	assert(side < STATS_SIDES);
+	stmt = db_prepare(src->db, "SELECT stack_id, live_bytes, live_blocks FROM sites"
+	    " WHERE snapshot_id = ?1 AND live_blocks > 0 ORDER BY stack_id", cause);
+	if (stmt == NULL)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, id);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		stack_id = sqlite3_column_int64(stmt, 0);
+		/* The sites of the first load are in stack order, and so is this one. */
+		while (cursor < sorted_end && s->sites[cursor].stack_id < stack_id)
+			cursor++;
+		if (cursor < sorted_end && s->sites[cursor].stack_id == stack_id)
+			si = cursor;
+		else {
+			si = stats_site_add(s, src, stack_id);
+			/* No frames yet: stats_load_frames or stats_load_rest reads them. */
+			s->sites[si].partial = 1;
+		}
+		site = &s->sites[si];
+		site->bytes[side] += sqlite3_column_int64(stmt, 1);
+		site->blocks[side] += sqlite3_column_int64(stmt, 2);
+		nload++;
+	}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE) {
+		*cause = db_cause(src->db, rc);
+		return -1;
+	}
+	if (src->loads++ == 0)
+		src->nsorted = src->nsites;
+
+	/*
+	 * The new stacks' frames: by one join over the snapshot's stacks if they are many, else
+	 * one query each when stats_place needs them.  A join costs about half a query per site
+	 * of the snapshot; the second snapshot of a diff usually adds few stacks.
+	 */
+	if (2 * (s->nsites - from) < nload)
+		return 0;
+	return stats_load_frames(s, src, id, from,
+	    stats_whole_stacks(s) ? INT64_MAX : STATS_PREFETCH, cause);
+}
+
+/*
+ * Reads the rest of the stack of site SITE, which must be partial: copies its frames to the end
+ * of the pool and appends the others.  Returns 0, or -1 with *CAUSE set.
+ */
+static int
+stats_load_rest(struct stats *s, struct stats_site *site, char **cause)
+{
+	struct stats_source *src = site->src;
+	sqlite3_stmt *stmt;
+	size_t first = s->npool;
+	uint32_t i;
+	int rc;
+
+	assert(site->partial);
+	if (src->rest_stmt == NULL && (src->rest_stmt = db_prepare(src->db, "SELECT frame_id"
+	    " FROM stack_frames WHERE stack_id = ?1 AND level >= ?2 ORDER BY level",
+	    cause)) == NULL)
+		return -1;
+	stmt = src->rest_stmt;
+	for (i = 0; i < site->n; i++)
+		stats_pool_add(s, s->pool[site->first + i].id, s->pool[site->first + i].frame);
+	sqlite3_bind_int64(stmt, 1, site->stack_id);
+	sqlite3_bind_int64(stmt, 2, site->n);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		stats_pool_add(s, sqlite3_column_int64(stmt, 0), NULL);
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_DONE) {
+		*cause = db_cause(src->db, rc);
+		return -1;
+	}
+	site->first = first;
+	site->n = s->npool - first;
+	site->partial = 0;
+	return 0;
+}
+
+/* Appends F to the growing array *LIST of *N entries, *ALLOC allocated. */
+static void
+stats_list_add(struct sym_frame ***list, size_t *n, size_t *alloc, struct sym_frame *f)
+{
+	if (*n == *alloc) {
+		*alloc = *alloc == 0 ? 256 : *alloc * 2;
+		*list = xreallocarray(*list, *alloc, sizeof **list);
+	}
+	(*list)[(*n)++] = f;
+}
+
+/*
+ * Places every site of SRC: finds its key frame, the first one from the innermost that is not
+ * the allocator's (the outermost if all are), resolving symbols in batches as the walk needs
+ * them, then resolves every frame the report will show or test.  Returns 0, or -1 with *CAUSE
+ * set.
+ */
+static int
+stats_place(struct stats *s, struct stats_source *src, char **cause)
+{
+	struct sym_frame **need = NULL, *f;
+	struct stats_site *site;
+	size_t nneed, aneed = 0, i, end_site = src->first + src->nsites;
+	uint32_t k, end;
+	int allocator, txn;
+
+	/* Up to a query per site and per frame: in one transaction, and the cache written after. */
+	txn = db_read_begin(src->db);
+	do {
+		nneed = 0;
+		for (i = src->first; i < end_site; i++) {
+			site = &s->sites[i];
+			while (!site->placed) {
+				if (site->pos == site->n) {
+					if (site->partial) {
+						if (stats_load_rest(s, site, cause) != 0)
+							goto fail;
+						continue;
+					}
+					/* All the allocator's: keep the outermost frame. */
+					site->pos = site->n > 0 ? site->n - 1 : 0;
+					site->placed = 1;
+					break;
+				}
+				if ((f = stats_site_lookup(s, site, site->pos, cause)) == NULL)
+					goto fail;
+				if ((allocator = symtab_allocator(f)) < 0) {
+					stats_list_add(&need, &nneed, &aneed, f);
+					break;
+				}
+				if (allocator == 0)
+					site->placed = 1;
+				else
+					site->pos++;
+			}
+		}
+		if (nneed > 0 && symtab_resolve(src->st, need, nneed, cause) != 0)
+			goto fail;
+	} while (nneed > 0);
+
+	nneed = 0;
+	for (i = src->first; i < end_site; i++) {
+		site = &s->sites[i];
+		end = stats_whole_stacks(s) ? site->n : (site->n > 0 ? site->pos + 1 : 0);
+		for (k = site->pos; k < end; k++) {
+			if ((f = stats_site_lookup(s, site, k, cause)) == NULL)
+				goto fail;
+			if (!f->resolved)
+				stats_list_add(&need, &nneed, &aneed, f);
+		}
+	}
+	if (nneed > 0 && symtab_resolve(src->st, need, nneed, cause) != 0)
+		goto fail;
+	free(need);
+	db_read_end(src->db, txn);
+	symtab_flush(src->st);
+	return 0;
+fail:
+	free(need);
+	db_read_end(src->db, txn);
+	return -1;
+}
+
+/* Returns the interned copy of TEXT, then frees TEXT. */
+static struct stats_str *
+stats_intern(struct stats *s, char *text)
+{
+	struct stats_entry *e;
+	struct stats_str *str;
+	uint64_t hash = stats_hash_string(text);
+
+	for (e = s->strs.buckets[hash & (s->strs.nbuckets - 1)]; e != NULL; e = e->next) {
+		str = (struct stats_str *)e;
+		if (e->hash == hash && strcmp(str->s, text) == 0)
+			break;
+	}
+	if (e == NULL) {
+		str = arena_alloc(&s->arena, sizeof *str);
+		str->s = arena_strdup(&s->arena, text);
+		str->entry.hash = hash;
+		stats_hash_insert(&s->strs, &str->entry);
+	}
+	free(text);
+	return str;
+}
+
+/*
+ * Returns where F is when no file is known: "path+0xOFFSET", the module and the file address,
+ * which do not change with the load address; the runtime address only for a frame in no module.
+ */
+static char *
+stats_frame_address(const struct sym_frame *f)
+{
+	if (f->module != NULL)
+		return xasprintf("%s+0x%llx", f->module->path, (unsigned long long)f->offset);
+	return xasprintf("0x%llx", (unsigned long long)f->address);
+}
+
+/* Returns the location of inline level L of F: "file:line", or "path+0xOFFSET". */
+static char *
+stats_level_location(const struct sym_frame *f, const struct sym_level *l)
+{
+	if (l == NULL || l->file == NULL)
+		return stats_frame_address(f);
+	if (l->line > 0)
+		return xasprintf("%s:%d", l->file, l->line);
+	return xasprintf("%s:?", l->file);
+}
+
+/* Returns inline level LEVEL of F, or NULL if F has no symbols. */
+static const struct sym_level *
+stats_level(const struct sym_frame *f, unsigned int level)
+{
+	return level < f->nlevels ? &f->levels[level] : NULL;
+}
+
+/* Returns the lineno key of level LEVEL of F: "file:line", or "path+0xOFFSET in function". */
+static char *
+stats_level_lineno(const struct sym_frame *f, unsigned int level)
+{
+	const struct sym_level *l = stats_level(f, level);
+	char *where, *text;
+
+	where = stats_level_location(f, l);
+	if (l == NULL || l->file != NULL || l->function == NULL)
+		return where;
+	text = xasprintf("%s in %s", where, l->function);
+	free(where);
+	return text;
+}
+
+/* Returns the traceback text of F: one "location in function" line per inline level. */
+static char *
+stats_frame_traceback(const struct sym_frame *f)
+{
+	char *text = NULL, *where, *next;
+	unsigned int i;
+
+	if (f->nlevels == 0)
+		return stats_frame_address(f);
+	for (i = 0; i < f->nlevels; i++) {
+		where = stats_level_location(f, &f->levels[i]);
+		next = xasprintf("%s%s%s%s%s%s", text != NULL ? text : "", text != NULL ? "\n" : "",
+		    where, f->levels[i].function != NULL ? " in " : "",
+		    f->levels[i].function != NULL ? f->levels[i].function : "",
+		    i + 1 < f->nlevels ? " (inlined)" : "");
+		free(where);
+		free(text);
+		text = next;
+	}
+	return text;
+}
+
+/* Returns the key text of inline level LEVEL of F for grouping by BY, in a new string. */
+static char *
+stats_level_key(const struct sym_frame *f, unsigned int level, enum stats_by by)
+{
+	const struct sym_level *l = stats_level(f, level);
+
+	switch (by) {
+	case STATS_LINENO:
+		break;
+	case STATS_FILENAME:
+		if (l != NULL && l->file != NULL)
+			return xstrdup(l->file);
+		return xstrdup(f->module != NULL ? f->module->path : "??");
+	case STATS_FUNCTION:
+		if (l != NULL && l->function != NULL)
+			return xstrdup(l->function);
+		return stats_frame_address(f);
+	case STATS_TRACEBACK:
+		return stats_frame_traceback(f);
+	}
+	return stats_level_lineno(f, level);
+}
+
+/* Returns what stats keeps about the resolved frame F, making it on first use. */
+static struct stats_frame *
+stats_frame(struct stats *s, struct sym_frame *f)
+{
+	struct stats_frame *sf;
+	unsigned int i, n;
+
+	assert(f->resolved);
+	if (f->data != NULL)
+		return f->data;
+	n = s->cumulative && f->nlevels > 1 ? f->nlevels : 1;
+	sf = arena_alloc(&s->arena, sizeof *sf + n * sizeof sf->keys[0]);
+	sf->nkeys = n;
+	for (i = 0; i < n; i++)
+		sf->keys[i] = stats_intern(s, stats_level_key(f, i, s->by));
+	f->data = sf;
+	return sf;
+}
+
+/* Returns the last component of PATH. */
+static const char *
+stats_basename(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash != NULL ? slash + 1 : path;
+}
+
+/* Returns 1 if PATTERN matches the file name PATH or its last component. */
+static int
+stats_match_path(const char *pattern, const char *path)
+{
+	return fnmatch(pattern, path, 0) == 0 || fnmatch(pattern, stats_basename(path), 0) == 0;
+}
+
+/*
+ * Returns 1 if filter I matches F: its module, or the file or function of its innermost inline
+ * level (of any level with --all-frames, where inlined functions count as frames).
+ */
+static int
+stats_frame_matches(struct stats *s, struct sym_frame *f, unsigned int i)
+{
+	struct stats_frame *sf = stats_frame(s, f);
+	const char *pattern = s->filters[i].pattern;
+	const struct sym_level *l;
+	unsigned int k, n;
+	uint64_t bit = (uint64_t)1 << i;
+	int match = 0;
+
+	if (sf->tested & bit)
+		return (sf->matched & bit) != 0;
+	if (f->module != NULL && stats_match_path(pattern, f->module->path))
+		match = 1;
+	n = s->all_frames ? f->nlevels : (f->nlevels > 0 ? 1 : 0);
+	for (k = 0; k < n && !match; k++) {
+		l = &f->levels[k];
+		if ((l->file != NULL && stats_match_path(pattern, l->file)) ||
+		    (l->function != NULL && fnmatch(pattern, l->function, 0) == 0))
+			match = 1;
+	}
+	sf->tested |= bit;
+	if (match)
+		sf->matched |= bit;
+	return match;
+}
+
+/* Returns 1 if filter I matches site SITE: its key frame, or any frame from it with all_frames. */
+static int
+stats_site_matches(struct stats *s, const struct stats_site *site, unsigned int i)
+{
+	uint32_t k, end;
+
+	if (site->n == 0)
+		return 0;
+	end = s->all_frames ? site->n : site->pos + 1;
+	for (k = site->pos; k < end; k++) {
+		if (stats_frame_matches(s, stats_site_frame(s, site, k), i))
+			return 1;
+	}
+	return 0;
+}
+
+/* Decides which sites the filters keep and sums them into the totals. */
+static void
+stats_filter(struct stats *s)
+{
+	struct stats_site *site;
+	size_t i;
+	unsigned int k, side;
+	int included;
+
+	for (i = 0; i < s->nsites; i++) {
+		site = &s->sites[i];
+		included = !s->inclusive;
+		for (k = 0; k < s->nfilters && !included; k++) {
+			if (s->filters[k].inclusive && stats_site_matches(s, site, k))
+				included = 1;
+		}
+		for (k = 0; k < s->nfilters && included; k++) {
+			if (!s->filters[k].inclusive && stats_site_matches(s, site, k))
+				included = 0;
+		}
+		if (!(site->kept = included))
+			continue;
+		for (side = 0; side < STATS_SIDES; side++) {
+			s->total_bytes[side] += site->bytes[side];
+			s->total_blocks[side] += site->blocks[side];
+		}
+	}
+}
+
+/* Makes room for a key of LEN texts in the scratch array. */
+static void
+stats_scratch_reserve(struct stats *s, size_t len)
+{
+	if (len > s->ascratch) {
+		s->ascratch = len < 64 ? 64 : len;
+		s->scratch = xreallocarray(s->scratch, s->ascratch, sizeof *s->scratch);
+	}
+}
+
+/*
+ * Adds site SI to the group whose key is the LEN texts in s->scratch, creating the group, of
+ * frame F and inline level LEVEL, if needed.  A site is added to a group at most once.
+ */
+static void
+stats_group_add(struct stats *s, size_t si, uint32_t len, const struct sym_frame *f,
+    unsigned int level)
+{
+	struct stats_site *site = &s->sites[si];
+	struct stats_entry *e;
+	struct stats_group *g = NULL;
+	uint64_t hash = 0x84222325cbf29ce4ULL;
+	uint32_t k;
+	unsigned int side;
+
+	for (k = 0; k < len; k++)
+		hash = (hash ^ s->scratch[k]->entry.hash) * 0x100000001b3ULL;
+	for (e = s->groups.buckets[hash & (s->groups.nbuckets - 1)]; e != NULL; e = e->next) {
+		g = (struct stats_group *)e;
+		if (e->hash == hash && g->len == len &&
+		    memcmp(g->key, s->scratch, len * sizeof *s->scratch) == 0)
+			break;
+	}
+	if (e == NULL) {
+		g = arena_alloc(&s->arena, sizeof *g + len * sizeof g->key[0]);
+		g->site = si;
+		g->frame = f;
+		g->level = level;
+		g->len = len;
+		memcpy(g->key, s->scratch, len * sizeof *s->scratch);
+		g->entry.hash = hash;
+		stats_hash_insert(&s->groups, &g->entry);
+	}
+	if (g->stamp == si + 1)
+		return;
+	g->stamp = si + 1;
+	for (side = 0; side < STATS_SIDES; side++) {
+		g->bytes[side] += site->bytes[side];
+		g->blocks[side] += site->blocks[side];
+	}
+}
+
+/* Groups the kept sites by key. */
+static void
+stats_group(struct stats *s)
+{
+	struct stats_site *site;
+	struct stats_frame *sf;
+	struct sym_frame *f;
+	size_t i;
+	uint32_t k;
+	unsigned int l;
+
+	for (i = 0; i < s->nsites; i++) {
+		site = &s->sites[i];
+		if (!site->kept)
+			continue;
+		if (site->n == 0) {
+			stats_group_add(s, i, 0, NULL, 0);
+			continue;
+		}
+		if (s->cumulative) {
+			/* One key per inline level of every frame: the site counts once in each. */
+			stats_scratch_reserve(s, 1);
+			for (k = site->pos; k < site->n; k++) {
+				f = stats_site_frame(s, site, k);
+				sf = stats_frame(s, f);
+				for (l = 0; l < sf->nkeys; l++) {
+					s->scratch[0] = sf->keys[l];
+					stats_group_add(s, i, 1, f, l);
+				}
+			}
+			continue;
+		}
+		if (s->by != STATS_TRACEBACK) {
+			stats_scratch_reserve(s, 1);
+			f = stats_site_frame(s, site, site->pos);
+			s->scratch[0] = stats_frame(s, f)->keys[0];
+			stats_group_add(s, i, 1, f, 0);
+			continue;
+		}
+		stats_scratch_reserve(s, site->n - site->pos);
+		for (k = site->pos; k < site->n; k++) {
+			f = stats_site_frame(s, site, k);
+			s->scratch[k - site->pos] = stats_frame(s, f)->keys[0];
+		}
+		stats_group_add(s, i, site->n - site->pos, stats_site_frame(s, site, site->pos), 0);
+	}
+}
+
+/*
+ * Computes the groups of the loaded sites: places them, filters them and groups them.  Returns
+ * 0, or -1 with *CAUSE set.
+ */
+int
+stats_compute(struct stats *s, char **cause)
+{
+	unsigned int i;
+
+	for (i = 0; i < s->nsources; i++) {
+		if (stats_place(s, &s->sources[i], cause) != 0)
+			return -1;
+	}
+	stats_filter(s);
+	stats_group(s);
+	return 0;
+}
+
+/* Orders the keys of groups A and B by text, element by element; shorter first on a tie. */
+static int
+stats_key_cmp(const struct stats_group *a, const struct stats_group *b)
+{
+	uint32_t k;
+	int c;
+
+	for (k = 0; k < a->len && k < b->len; k++) {
+		if (a->key[k] != b->key[k] && (c = strcmp(a->key[k]->s, b->key[k]->s)) != 0)
+			return c;
+	}
+	return a->len < b->len ? -1 : a->len > b->len;
+}
+
+/* Orders A before B if A is larger, descending: returns -1, 0 or 1 for qsort. */
+static int
+stats_desc(int64_t a, int64_t b)
+{
+	return a > b ? -1 : a < b;
+}
+
+/* Orders groups by size, then count (both descending), then key: Snapshot.statistics(). */
+static int
+stats_cmp_top(const void *a, const void *b)
+{
+	const struct stats_group *ga = *(struct stats_group *const *)a;
+	const struct stats_group *gb = *(struct stats_group *const *)b;
+	int c;
+
+	if ((c = stats_desc(ga->bytes[0], gb->bytes[0])) != 0)
+		return c;
+	if ((c = stats_desc(ga->blocks[0], gb->blocks[0])) != 0)
+		return c;
+	return stats_key_cmp(ga, gb);
+}
+
+/* Returns the absolute value of V (sums of int64_t sizes are far from INT64_MIN). */
+static int64_t
+stats_abs(int64_t v)
+{
+	return v < 0 ? -v : v;
+}
+
+/*
+ * Orders groups by |size difference|, new size, |count difference|, new count, all descending,
+ * then key: Snapshot.compare_to().
+ */
+static int
+stats_cmp_diff(const void *a, const void *b)
+{
+	const struct stats_group *ga = *(struct stats_group *const *)a;
+	const struct stats_group *gb = *(struct stats_group *const *)b;
+	int c;
+
+	if ((c = stats_desc(stats_abs(ga->bytes[1] - ga->bytes[0]),
+	    stats_abs(gb->bytes[1] - gb->bytes[0]))) != 0)
+		return c;
+	if ((c = stats_desc(ga->bytes[1], gb->bytes[1])) != 0)
+		return c;
+	if ((c = stats_desc(stats_abs(ga->blocks[1] - ga->blocks[0]),
+	    stats_abs(gb->blocks[1] - gb->blocks[0]))) != 0)
+		return c;
+	if ((c = stats_desc(ga->blocks[1], gb->blocks[1])) != 0)
+		return c;
+	return stats_key_cmp(ga, gb);
+}
+
+/* Returns the number of groups a report shows: -n of them, or all. */
+size_t
+stats_shown(const struct stats *s)
+{
+	return s->limit == 0 || s->limit > s->groups.count ? s->groups.count : s->limit;
+}
+
+/* Moves entry I of the heap H of N groups down: each entry sorts after its children. */
+static void
+stats_heap_down(struct stats_group **h, size_t n, size_t i,
+    int (*cmp)(const void *, const void *))
+{
+	struct stats_group *tmp;
+	size_t c;
+
+	while ((c = 2 * i + 1) < n) {
+		if (c + 1 < n && cmp(&h[c + 1], &h[c]) > 0)
+			c++;
+		if (cmp(&h[c], &h[i]) <= 0)
+			break;
+		tmp = h[i];
+		h[i] = h[c];
+		h[c] = tmp;
+		i = c;
+	}
+}
+
+/*
+ * Collects the groups into s->sorted, the first stats_shown() of them in order for top, or for
+ * diff if DIFF is set, and the others after them in no order (only their sums are shown).  A
+ * heap of the first ones picks them in one pass: sorting every group would cost more than the
+ * rest of a large report.
+ */
+void
+stats_sort(struct stats *s, int diff)
+{
+	int (*cmp)(const void *, const void *) = diff ? stats_cmp_diff : stats_cmp_top;
+	struct stats_group *tmp;
+	struct stats_entry *e;
+	size_t i, n = 0, k = stats_shown(s);
+
+	s->sorted = xcalloc(s->groups.count + 1, sizeof *s->sorted);
+	for (i = 0; i < s->groups.nbuckets; i++) {
+		for (e = s->groups.buckets[i]; e != NULL; e = e->next)
+			s->sorted[n++] = (struct stats_group *)e;
+	}
+	if (k < n) {
+		/* sorted[0 .. k - 1]: a heap whose root is the last of the first k seen so far. */
+		for (i = k / 2; i-- > 0;)
+			stats_heap_down(s->sorted, k, i, cmp);
+		for (i = k; i < n && k > 0; i++) {
+			if (cmp(&s->sorted[i], &s->sorted[0]) >= 0)
+				continue;
+			tmp = s->sorted[0];
+			s->sorted[0] = s->sorted[i];
+			s->sorted[i] = tmp;
+			stats_heap_down(s->sorted, k, 0, cmp);
+		}
+	}
+	qsort(s->sorted, k, sizeof *s->sorted, cmp);
+
+#ifndef NDEBUG
+	{
+		int64_t bytes[STATS_SIDES] = { 0 }, blocks[STATS_SIDES] = { 0 };
+		unsigned int side;
+
+		assert(n == s->groups.count);
+		for (i = 0; i < n; i++) {
+			for (side = 0; side < STATS_SIDES; side++) {
+				bytes[side] += s->sorted[i]->bytes[side];
+				blocks[side] += s->sorted[i]->blocks[side];
+				assert(s->sorted[i]->bytes[side] <= s->total_bytes[side]);
+			}
+		}
+		for (side = 0; side < STATS_SIDES && !s->cumulative; side++)
+			assert(bytes[side] == s->total_bytes[side] &&
+			    blocks[side] == s->total_blocks[side]);
+	}
+#endif
+}
+
+/*
+ * Returns the one-line key of group G, in a new string: its key text, or for traceback the
+ * lineno key of its key frame.
+ */
+char *
+stats_group_key(const struct stats *s, const struct stats_group *g)
+{
+	if (g->frame == NULL)
+		return xstrdup("[no stack]");
+	if (s->by == STATS_TRACEBACK)
+		return stats_level_lineno(g->frame, 0);
+	return xstrdup(g->key[0]->s);
+}
+
+/*
+ * Returns the key of group G on one line, in a new string: for traceback, the lines of all its
+ * frames joined by SEP, innermost first.
+ */
+char *
+stats_group_traceback(const struct stats *s, const struct stats_group *g, const char *sep)
+{
+	char *text = NULL, *next;
+	const char *line, *nl;
+	uint32_t k;
+
+	if (s->by != STATS_TRACEBACK || g->len == 0)
+		return stats_group_key(s, g);
+	for (k = 0; k < g->len; k++) {
+		for (line = g->key[k]->s; line != NULL; line = nl != NULL ? nl + 1 : NULL) {
+			nl = strchr(line, '\n');
+			next = xasprintf("%s%s%.*s", text != NULL ? text : "",
+			    text != NULL ? sep : "", nl != NULL ? (int)(nl - line) :
+			    (int)strlen(line), line);
+			free(text);
+			text = next;
+		}
+	}
+	return text;
+}
+
+/* Prints the frames of group G as a JSON array of inline levels, innermost first. */
+static void
+stats_print_json_traceback(const struct stats *s, const struct stats_group *g)
+{
+	const struct stats_site *site = &s->sites[g->site];
+	const struct sym_frame *f;
+	const struct sym_level *l;
+	unsigned int i, n;
+	uint32_t k;
+	int first = 1;
+
+	fputs("[", stdout);
+	for (k = 0; k < g->len; k++) {
+		f = stats_site_frame(s, site, site->pos + k);
+		n = f->nlevels > 0 ? f->nlevels : 1;
+		for (i = 0; i < n; i++) {
+			l = stats_level(f, i);
+			printf("%s{\"file\": ", first ? "" : ", ");
+			first = 0;
+			json_string(stdout, l != NULL ? l->file : NULL);
+			if (l != NULL && l->line > 0)
+				printf(", \"line\": %d", l->line);
+			else
+				fputs(", \"line\": null", stdout);
+			fputs(", \"function\": ", stdout);
+			json_string(stdout, l != NULL ? l->function : NULL);
+			fputs(", \"module\": ", stdout);
+			json_string(stdout, f->module != NULL ? f->module->path : NULL);
+			printf(", \"offset\": %lld, \"inlined\": %s}", (long long)f->offset,
+			    l != NULL && i + 1 < n ? "true" : "false");
+		}
+	}
+	fputs("]", stdout);
+}
+
+/*
+ * Prints the JSON members that describe the key of group G, each after a comma: by lineno its
+ * file, line and function; by filename its file; by function its function; by traceback its
+ * frames.
+ */
+void
+stats_print_json_key(const struct stats *s, const struct stats_group *g)
+{
+	const struct sym_level *l = g->frame != NULL ? stats_level(g->frame, g->level) : NULL;
+
+	switch (s->by) {
+	case STATS_LINENO:
+		fputs(", \"file\": ", stdout);
+		json_string(stdout, l != NULL ? l->file : NULL);
+		if (l != NULL && l->line > 0)
+			printf(", \"line\": %d", l->line);
+		else
+			fputs(", \"line\": null", stdout);
+		fputs(", \"function\": ", stdout);
+		json_string(stdout, l != NULL ? l->function : NULL);
+		break;
+	case STATS_FILENAME:
+		fputs(", \"file\": ", stdout);
+		json_string(stdout, l != NULL ? l->file : NULL);
+		break;
+	case STATS_FUNCTION:
+		fputs(", \"function\": ", stdout);
+		json_string(stdout, l != NULL ? l->function : NULL);
+		break;
+	case STATS_TRACEBACK:
+		fputs(", \"traceback\": ", stdout);
+		stats_print_json_traceback(s, g);
+		break;
+	}
+}

@@ -1,0 +1,204 @@
+/*
+ * Statistics of live memory by key, the part of a report that top and diff share: loading the
+ * sites of one or two snapshots, finding their key frames, filtering and grouping.  See stats.c.
+ */
+#ifndef STATS_H
+#define STATS_H
+
+#include <getopt.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+struct db;
+struct symtab;
+struct sym_frame;
+
+/* What sites are grouped by. */
+enum stats_by {
+	STATS_LINENO,		/* file and line of the key frame */
+	STATS_FILENAME,		/* file of the key frame */
+	STATS_FUNCTION,		/* function of the key frame */
+	STATS_TRACEBACK		/* the whole stack from the key frame out */
+};
+
+/* Snapshots compared: top fills side 0 only; diff side 0 (old) and side 1 (new). */
+#define STATS_SIDES 2
+
+/* Most --include and --exclude patterns: one bit each in struct stats_frame. */
+#define STATS_MAX_FILTERS 64
+
+/* The getopt_long values of the options stats_option parses (above any character). */
+enum stats_opt {
+	STATS_OPT_BY = 256,
+	STATS_OPT_CUMULATIVE,
+	STATS_OPT_INCLUDE,
+	STATS_OPT_EXCLUDE,
+	STATS_OPT_ALL_FRAMES
+};
+
+/* The entries of a command's getopt_long table for the options stats_option parses. */
+#define STATS_LONG_OPTIONS \
+	{ "by", required_argument, NULL, STATS_OPT_BY }, \
+	{ "cumulative", no_argument, NULL, STATS_OPT_CUMULATIVE }, \
+	{ "include", required_argument, NULL, STATS_OPT_INCLUDE }, \
+	{ "exclude", required_argument, NULL, STATS_OPT_EXCLUDE }, \
+	{ "all-frames", no_argument, NULL, STATS_OPT_ALL_FRAMES }
+
+/* The usage text of those options and -n, for a command's usage line. */
+#define STATS_USAGE "[--by lineno|filename|function|traceback] [--cumulative]" \
+	" [--include PATTERN] [--exclude PATTERN] [--all-frames] [-n N]"
+
+/* The help text of those options, for a command's detail. */
+#define STATS_HELP \
+	"  --by lineno     group by the file:line of the key frame (the default): the first\n" \
+	"                  frame, from the innermost, outside the allocator\n" \
+	"  --by filename   group by its source file (its module when the file is unknown)\n" \
+	"  --by function   group by its function\n" \
+	"  --by traceback  group by the whole stack from the key frame out\n" \
+	"  --cumulative    count a block under every frame of its stack from the key frame\n" \
+	"                  out, once per distinct key (not with --by traceback)\n" \
+	"  --include PAT   keep only the sites whose key frame matches the fnmatch pattern PAT:\n" \
+	"                  its function, its file or module, or their last path component\n" \
+	"  --exclude PAT   drop the sites whose key frame matches PAT\n" \
+	"  --all-frames    test PAT on every frame from the key frame out, not only on it\n" \
+	"  -n N            show the first N keys (10 by default, 0 for all)\n"
+
+/* What every entry of a struct stats_hash starts with. */
+struct stats_entry {
+	struct stats_entry	*next;		/* next in the same bucket */
+	uint64_t		 hash;		/* hash of the entry's key */
+};
+
+/* A chained hash table of entries that start with struct stats_entry. */
+struct stats_hash {
+	struct stats_entry	**buckets;	/* chains */
+	size_t			  nbuckets;	/* a power of two */
+	size_t			  count;	/* entries */
+};
+
+/* An interned key text: equal texts are one struct, so keys compare by pointer. */
+struct stats_str {
+	struct stats_entry	 entry;		/* hash of s, chain */
+	char			*s;		/* the text */
+};
+
+/* A --include or --exclude pattern, in the manner of tracemalloc's Filter. */
+struct stats_filter {
+	const char	*pattern;	/* fnmatch(3) pattern, from the command line */
+	int		 inclusive;	/* 1 for --include, 0 for --exclude */
+};
+
+/* A database the sites come from, with its symbols. */
+struct stats_source {
+	struct db	*db;		/* the database, the caller's */
+	struct symtab	*st;		/* its frames and symbols */
+	size_t		 first;		/* index in stats.sites of its first site */
+	size_t		 nsites;	/* its sites are sites[first .. first + nsites - 1] */
+	size_t		 nsorted;	/* the first nsorted of them are in stack order */
+	int		 loads;		/* snapshots loaded from it so far */
+	sqlite3_stmt	*rest_stmt;	/* reads the frames of a stack from a level on */
+};
+
+/*
+ * A frame of a site's stack: its id as loaded, and the frame once it is needed.  Most stacks
+ * need only their first frame or two, and looking up a frame costs more than reading its id.
+ */
+struct stats_slot {
+	int64_t			 id;		/* frames.id in the site's source */
+	struct sym_frame	*frame;		/* the frame, NULL until looked up */
+};
+
+/* One allocation site (stack) of a source with live blocks in at least one loaded snapshot. */
+struct stats_site {
+	int64_t			 stack_id;		/* sites.stack_id in its source */
+	int64_t			 bytes[STATS_SIDES];	/* sites.live_bytes per side, 0 if none */
+	int64_t			 blocks[STATS_SIDES];	/* sites.live_blocks per side, 0 if none */
+	struct stats_source	*src;			/* the source it comes from */
+	size_t			 first;			/* index in pool of its innermost frame */
+	uint32_t		 n;			/* frames loaded: pool[first .. + n - 1] */
+	uint32_t		 pos;			/* the key frame, pool[first + pos] */
+	int			 placed;		/* 1 once pos is final */
+	int			 partial;		/* 1 if frames past the n loaded may exist */
+	int			 kept;			/* 1 if the filters keep it */
+};
+
+/*
+ * What stats keeps about a frame, in its sym_frame.data (created once the frame is resolved).
+ * keys[i] is the key text of inline level i (innermost first) when grouping is cumulative;
+ * otherwise there is one key, the frame's: for traceback, the text of all its levels.
+ */
+struct stats_frame {
+	uint64_t		 tested;	/* bit i: filters[i] was tested on the frame */
+	uint64_t		 matched;	/* bit i: and its pattern matched */
+	unsigned int		 nkeys;		/* entries in keys */
+	struct stats_str	*keys[];	/* interned key texts */
+};
+
+/*
+ * The sites whose keys are equal: one line of a report.  The key is len interned texts: one for
+ * lineno, filename and function, the key frame and every frame outside it for traceback.
+ */
+struct stats_group {
+	struct stats_entry	 entry;			/* hash of the key, chain */
+	size_t			 site;			/* a site of the group, for its frames */
+	const struct sym_frame	*frame;			/* the frame the key is of, NULL if none */
+	unsigned int		 level;			/* and its inline level (cumulative) */
+	int64_t			 bytes[STATS_SIDES];	/* sum of the sites' live bytes */
+	int64_t			 blocks[STATS_SIDES];	/* sum of the sites' live blocks */
+	size_t			 stamp;			/* 1 + the last site added */
+	uint32_t		 len;			/* entries in key */
+	struct stats_str	*key[];			/* the key */
+};
+
+/*
+ * The state of one report.  Invariants, per side, when not cumulative:
+ * total_bytes == sum of group bytes == sum of the bytes of the kept sites; likewise for blocks.
+ * When cumulative, every group's bytes <= total_bytes.
+ */
+struct stats {
+	enum stats_by		 by;			/* what to group by */
+	int			 cumulative;		/* 1: a key per frame from the key frame */
+	int			 all_frames;		/* 1: filters test every frame */
+	size_t			 limit;			/* -n: groups to show, 0 for all */
+	struct stats_filter	 filters[STATS_MAX_FILTERS]; /* --include, --exclude in order */
+	unsigned int		 nfilters;		/* entries in filters */
+	int			 inclusive;		/* 1 if some filter is an --include */
+	struct stats_source	 sources[STATS_SIDES];	/* the databases */
+	unsigned int		 nsources;		/* entries in sources */
+	struct stats_site	*sites;			/* every source's sites */
+	size_t			 nsites;		/* entries in sites */
+	size_t			 asites;		/* allocated entries in sites */
+	struct stats_slot	*pool;			/* the frames of every site */
+	size_t			 npool;			/* entries in pool */
+	size_t			 apool;			/* allocated entries in pool */
+	struct arena		 arena;			/* frames' data, key texts, groups */
+	struct stats_hash	 strs;			/* interned key texts */
+	struct stats_hash	 groups;		/* groups by key */
+	struct stats_str	**scratch;		/* a key being looked up */
+	size_t			 ascratch;		/* allocated entries in scratch */
+	struct stats_group	**sorted;		/* every group, those shown first in order */
+	int64_t			 total_bytes[STATS_SIDES];	/* bytes of the kept sites */
+	int64_t			 total_blocks[STATS_SIDES];	/* blocks of the kept sites */
+};
+
+extern const char *const stats_by_names[];
+extern const char *const stats_by_noun[];
+extern const char *const stats_by_nouns[];
+
+void		 stats_init(struct stats *);
+void		 stats_free(struct stats *);
+int		 stats_option(struct stats *, int, const char *, char **);
+int		 stats_check(struct stats *, char **);
+struct stats_source *stats_source_add(struct stats *, struct db *, char **);
+int		 stats_load(struct stats *, struct stats_source *, int64_t, unsigned int, char **);
+int		 stats_compute(struct stats *, char **);
+void		 stats_sort(struct stats *, int);
+size_t		 stats_shown(const struct stats *);
+char		*stats_group_key(const struct stats *, const struct stats_group *);
+char		*stats_group_traceback(const struct stats *, const struct stats_group *,
+		    const char *);
+void		 stats_print_json_key(const struct stats *, const struct stats_group *);
+
+#endif
