@@ -8,7 +8,8 @@
  *	by hash: an open-addressing table of record pointers (linear probing, at most half full),
  *	         read without a lock; inserts and growth happen under stack_lock, and a grown
  *	         table replaces the old one, which stays mapped for readers still inside it.
- * In front of both, each thread keeps a small direct-mapped cache of the ids it used last.
+ * In front of both, each thread keeps a small direct-mapped cache of the ids it used last,
+ * keyed by hash.
  */
 #include "config.h"
 
@@ -139,8 +140,13 @@ stack_intern(struct thread *t, const uintptr_t *pcs, int n, uint64_t hash)
 	unsigned c = (unsigned)(hash ^ (hash >> 32)) % 256;
 	uint32_t id;
 
-	if (t->cache_hash[c] == hash && (id = t->cache_stack[c]) != 0 &&
-	    stack_equal(stack_rec(id), pcs, n, hash))
+	/*
+	 * A hit in the thread's cache is taken on the 64-bit hash alone: the id was put there
+	 * only after a full comparison, and two distinct stacks of one program sharing a hash
+	 * (odds about S^2 / 2^65 for S stacks) matter less than the cache misses of reading the
+	 * record on every allocation.
+	 */
+	if (t->cache_hash[c] == hash && (id = t->cache_stack[c]) != 0)
 		return id;
 	id = stack_find(atomic_load_explicit(&stack_index, memory_order_acquire), pcs, n, hash);
 	if (id == 0) {
