@@ -63,7 +63,8 @@ const char hs_schema_sql[] =
 	" mappings INTEGER NOT NULL,"		/* number of live mmap regions */
 	" total_allocs INTEGER NOT NULL,"	/* heap blocks allocated since tracing began */
 	" total_frees INTEGER NOT NULL,"	/* heap blocks freed since tracing began */
-	" full INTEGER NOT NULL"		/* 1 when the blocks table holds every live block */
+	" full INTEGER NOT NULL,"		/* 1 when the blocks table holds every live block */
+	" scanned INTEGER NOT NULL"		/* 1 when a reachability scan classified the blocks */
 	");"
 	/* Per allocation site and snapshot: live counts and lifetime statistics so far. */
 	"CREATE TABLE sites ("
@@ -86,7 +87,23 @@ const char hs_schema_sql[] =
 	" stack_id INTEGER NOT NULL REFERENCES stacks(id),"
 	" thread_id INTEGER NOT NULL REFERENCES threads(id)," /* thread that allocated it */
 	" age REAL NOT NULL,"			/* seconds alive at the snapshot */
+	" leak TEXT CHECK (leak IN ('reachable', 'possibly', 'indirectly', 'definitely')),"
+						/* the scan's verdict, NULL if not scanned */
+	" cycle_id INTEGER,"			/* leaked cycle it belongs to (1, 2, ... per
+						   snapshot), NULL if none */
+	" root_refs INTEGER,"			/* words in roots pointing into it, NULL if not
+						   scanned */
+	" block_refs INTEGER,"			/* words in other live blocks pointing into it */
 	" PRIMARY KEY (snapshot_id, address)"
+	") WITHOUT ROWID;"
+	/* Pointers between unreachable blocks at a scanned snapshot: the shape of each leak. */
+	"CREATE TABLE edges ("
+	" snapshot_id INTEGER NOT NULL REFERENCES snapshots(id),"
+	" from_address INTEGER NOT NULL,"	/* the block holding the pointer */
+	" offset INTEGER NOT NULL,"		/* byte offset of the pointer in that block */
+	" to_address INTEGER NOT NULL,"		/* the block pointed into */
+	" interior INTEGER NOT NULL,"		/* 1 when it points past the block's first byte */
+	" PRIMARY KEY (snapshot_id, from_address, offset)"
 	") WITHOUT ROWID;"
 	/* Live mmap regions made by the program (not by malloc) at each snapshot. */
 	"CREATE TABLE mappings ("

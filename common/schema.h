@@ -8,7 +8,7 @@
 #define HS_SCHEMA_H
 
 /* The value of PRAGMA user_version in every database of this format. */
-#define HS_SCHEMA_VERSION 1
+#define HS_SCHEMA_VERSION 2
 
 /* The application_id a heapscope database carries ("HpSc"), so file(1) and we can recognise it. */
 #define HS_APPLICATION_ID 0x48705363
@@ -21,6 +21,12 @@
 #define HS_TRIGGER_SIGNAL "signal"
 #define HS_TRIGGER_INTERVAL "interval"
 #define HS_TRIGGER_EXIT "exit"
+
+/* Leak kinds, as stored in blocks.leak (valgrind's names). */
+#define HS_LEAK_REACHABLE "reachable"	/* reached from a root through start pointers */
+#define HS_LEAK_POSSIBLY "possibly"	/* reached only through some interior pointer */
+#define HS_LEAK_INDIRECTLY "indirectly"	/* unreachable, but reached from a definitely lost block */
+#define HS_LEAK_DEFINITELY "definitely"	/* unreachable, the leader of its group */
 
 /* SQL that creates every table of an empty database, in one string for sqlite3_exec. */
 extern const char hs_schema_sql[];
