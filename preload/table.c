@@ -19,6 +19,7 @@
  */
 #include "config.h"
 
+#include <assert.h>
 #include <sched.h>
 #include <string.h>
 
@@ -241,6 +242,27 @@ table_count(void)
 	return n;
 }
 
+#ifndef NDEBUG
+/* Checks the invariants of SH (see the top of this file); the caller holds its lock. */
+static void
+table_check(const struct shard *sh)
+{
+	uint32_t i, b, live = 0, chained = 0, free_len = 0;
+
+	for (i = 1; i < sh->used; i++)
+		live += sh->blocks[i].addr != 0;
+	for (b = 0; sh->ba != NULL && b <= sh->ba->mask; b++) {
+		for (i = sh->ba->slot[b]; i != 0; i = sh->blocks[i].next)
+			chained++;
+	}
+	for (i = sh->free_head; i != 0; i = sh->blocks[i].next)
+		free_len++;
+	assert(live == sh->count && chained == sh->count);
+	assert(sh->used == 0 || sh->used == 1 + sh->count + free_len);
+	assert(sh->ba == NULL || sh->count <= sh->ba->mask + 1);
+}
+#endif
+
 /* Copies every live block to OUT, which has room for table_count(); returns how many. */
 size_t
 table_copy(struct block *out)
@@ -250,6 +272,9 @@ table_copy(struct block *out)
 	int i;
 
 	for (i = 0; i < TABLE_SHARDS; i++) {
+#ifndef NDEBUG
+		table_check(&shards[i]);
+#endif
 		for (j = 1; j < shards[i].used; j++) {
 			if (shards[i].blocks[j].addr != 0)
 				out[n++] = shards[i].blocks[j];
