@@ -121,6 +121,7 @@ struct thread {
 	uint64_t cache_hash[256];	/* the hashes of cache_stack */
 	uintptr_t pcs[];		/* capture buffer: hs_cfg.depth entries */
 };
+void site_counts_add(struct site_counts *to, const struct site_counts *c);
 struct thread *thread_self(void);
 struct site_counts *thread_site(struct thread *, uint32_t stack);
 void thread_init(void);

@@ -40,23 +40,11 @@ static void
 snap_sum(struct thread *t, void *arg)
 {
 	struct snap_data *d = arg;
-	struct site_counts *to;
-	const struct site_counts *c;
 	uint32_t i;
-	int b;
 
 	for (i = 0; i < t->site_cap; i++) {
-		if (t->site_keys[i] == 0 || t->site_keys[i] > d->nstacks)
-			continue;
-		c = &t->site_vals[i];
-		to = &d->sites[t->site_keys[i]];
-		to->allocs += c->allocs;
-		to->frees += c->frees;
-		to->alloc_bytes += c->alloc_bytes;
-		to->freed_bytes += c->freed_bytes;
-		to->temporaries += c->temporaries;
-		for (b = 0; b < HS_HIST; b++)
-			to->hist[b] += c->hist[b];
+		if (t->site_keys[i] != 0 && t->site_keys[i] <= d->nstacks)
+			site_counts_add(&d->sites[t->site_keys[i]], &t->site_vals[i]);
 	}
 }
 

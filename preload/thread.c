@@ -173,28 +173,34 @@ thread_site(struct thread *t, uint32_t stack)
 	return &t->site_vals[i];
 }
 
+/* Adds the counters C into TO. */
+void
+site_counts_add(struct site_counts *to, const struct site_counts *c)
+{
+	int b;
+
+	to->allocs += c->allocs;
+	to->frees += c->frees;
+	to->alloc_bytes += c->alloc_bytes;
+	to->freed_bytes += c->freed_bytes;
+	to->temporaries += c->temporaries;
+	for (b = 0; b < HS_HIST; b++)
+		to->hist[b] += c->hist[b];
+}
+
 /* Adds every counter of FROM into INTO; the caller holds the world lock.  -1 if out of memory. */
 static int
 thread_fold(struct thread *into, const struct thread *from)
 {
 	struct site_counts *to;
-	const struct site_counts *c;
 	uint32_t i;
-	int b;
 
 	for (i = 0; i < from->site_cap; i++) {
 		if (from->site_keys[i] == 0)
 			continue;
 		if ((to = thread_site(into, from->site_keys[i])) == NULL)
 			return -1;
-		c = &from->site_vals[i];
-		to->allocs += c->allocs;
-		to->frees += c->frees;
-		to->alloc_bytes += c->alloc_bytes;
-		to->freed_bytes += c->freed_bytes;
-		to->temporaries += c->temporaries;
-		for (b = 0; b < HS_HIST; b++)
-			to->hist[b] += c->hist[b];
+		site_counts_add(to, &from->site_vals[i]);
 	}
 	return 0;
 }
