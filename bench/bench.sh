@@ -1,5 +1,6 @@
 #!/bin/bash
-# The side-by-side benchmark: no tracer, heapscope and heaptrack (when installed), in one run,
+# The side-by-side benchmark: no tracer, heapscope, heaptrack and LeakSanitizer (when installed:
+# Debian's heaptrack and gcc's liblsan0), in one run,
 # on the shared reference workloads (../shared/bench: churn on 1 and 2 threads, deepstack,
 # pywork.py).  Prints the median wall time of each and its ratio to the untraced run, then
 # heapscope's memory per live block.  Ratios, not absolute times: the machines are noisy.
@@ -20,6 +21,7 @@ cc -O2 -o "$work/hold" "$top/bench/hold.c"
 # Debian's interpreter: a pyenv shim would time its shell scripts too.
 python=$( [ -x /usr/bin/python3 ] && echo /usr/bin/python3 || command -v python3)
 heaptrack=$(command -v heaptrack || true)
+lsan=$(ls /usr/lib/x86_64-linux-gnu/liblsan.so.0 2>/dev/null || true)
 cd "$work"
 
 # median SECONDS...: the middle value.
@@ -38,18 +40,29 @@ timeit() {
 	median "${t[@]}"
 }
 
-printf '%-22s %10s %10s %8s %10s %8s\n' workload untraced heapscope ratio heaptrack ratio
+# ratio A B: A / B as "1.23x".  secs A: A as "0.123s".
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", a / b }'; }
+secs() { awk -v a="$1" 'BEGIN { printf "%.3fs", a }'; }
+
+printf '%-22s %9s %9s %7s %9s %7s %9s %7s\n' workload untraced heapscope ratio \
+    heaptrack ratio lsan ratio
 bench() {
-	local name=$1 base hs ht="-" htr="-"
+	local name=$1 base hs ht="-" htr="-" ls="-" lsr="-"
 	shift
 	base=$(timeit "$@")
 	hs=$(timeit env LD_PRELOAD="$lib" "$@")
 	if [ -n "$heaptrack" ]; then
 		ht=$(timeit "$heaptrack" -o "$work/heaptrack.out" "$@")
-		htr=$(awk -v a="$ht" -v b="$base" 'BEGIN { printf "%.2fx", a / b }')
+		htr=$(ratio "$ht" "$base")
+		ht=$(secs "$ht")
 	fi
-	printf '%-22s %9.3fs %9.3fs %7.2fx %9ss %8s\n' "$name" "$base" "$hs" \
-	    "$(awk -v a="$hs" -v b="$base" 'BEGIN { print a / b }')" "$ht" "$htr"
+	if [ -n "$lsan" ]; then
+		ls=$(timeit env LD_PRELOAD="$lsan" LSAN_OPTIONS=exitcode=0 "$@")
+		lsr=$(ratio "$ls" "$base")
+		ls=$(secs "$ls")
+	fi
+	printf '%-22s %9s %9s %7s %9s %7s %9s %7s\n' "$name" "$(secs "$base")" "$(secs "$hs")" \
+	    "$(ratio "$hs" "$base")" "$ht" "$htr" "$ls" "$lsr"
 }
 bench "churn 1M, 1 thread" ./churn 1000000 10000 1
 bench "churn 1M, 2 threads" ./churn 1000000 10000 2
