@@ -302,7 +302,8 @@ _exit(int status)
 {
 	if (real__exit == NULL)
 		boot_symbols();
-	if (hooks_tracing()) {
+	/* A vfork child shares its parent's memory and thread-local guard: leave both alone. */
+	if (hooks_tracing() && getpid() == hs_pid) {
 		busy = 1;
 		snap_exit();
 	}

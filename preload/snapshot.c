@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "internal.h"
 #include "unwind.h"
@@ -115,6 +116,12 @@ snap_take(const char *trigger, const char *label, int full)
 	char *cause = NULL;
 	int id = -1;
 
+	/*
+	 * A vfork child (its pid is not ours: fork handlers did not run) shares the parent's
+	 * memory, heapscope's tables included: it must not write a snapshot, not even at _exit.
+	 */
+	if (getpid() != hs_pid)
+		return -1;
 	pthread_mutex_lock(&snap_lock);
 	if (atomic_load(&hs_state) != HS_ON)
 		goto out;
@@ -142,6 +149,8 @@ out:
 void
 snap_exit(void)
 {
+	if (getpid() != hs_pid)
+		return;		/* a vfork child: the state is its parent's */
 	snap_take(HS_TRIGGER_EXIT, NULL, 1);
 	atomic_store(&hs_state, HS_OFF);
 }
@@ -150,7 +159,7 @@ snap_exit(void)
 static void
 snap_atexit(void)
 {
-	if (atomic_load(&hs_state) != HS_ON)
+	if (atomic_load(&hs_state) != HS_ON || getpid() != hs_pid)
 		return;
 	hooks_enter(1);
 	snap_exit();
