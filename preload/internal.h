@@ -7,7 +7,9 @@
  * shard locks in index order > map_lock > stack_lock.  The allocation path takes one shard lock
  * at a time and nothing else (stack_lock only on a new stack).  Everything that a snapshot must
  * see consistently (blocks, per-thread site counts, thread totals) changes only under a shard
- * lock, so holding every shard lock freezes it.
+ * lock, so holding every shard lock freezes it.  A leak scan (scan.c) then also stops every other
+ * thread, after map_lock is released: until they run again it takes no lock and calls no malloc,
+ * since a stopped thread may hold any lock of its own, of libc's or of heapscope's lower ones.
  */
 #ifndef HS_INTERNAL_H
 #define HS_INTERNAL_H
@@ -45,6 +47,7 @@ struct hs_config {
 	double interval;	/* seconds between interval snapshots, 0 for none */
 	char output[PATH_MAX];	/* output pattern, absolute, "%p" not yet expanded */
 	int explicit_output;	/* 1 when HEAPSCOPE_OUTPUT gave the pattern */
+	int leaks;		/* 1: full snapshots scan for leaks (HEAPSCOPE_LEAKS) */
 };
 extern struct hs_config hs_cfg;
 
@@ -52,7 +55,16 @@ extern struct hs_config hs_cfg;
 typedef struct {
 	atomic_int locked;	/* 1 while held */
 } hs_spin;
-void spin_lock(hs_spin *);
+void spin_wait(hs_spin *);
+
+/* Takes a spin lock: one atomic exchange when it is free, spin_wait() when it is not. */
+static inline void
+spin_lock(hs_spin *s)
+{
+	if (HS_UNLIKELY(atomic_exchange_explicit(&s->locked, 1, memory_order_acquire)))
+		spin_wait(s);
+}
+
 static inline void
 spin_unlock(hs_spin *s)
 {
@@ -204,6 +216,38 @@ const struct module *modules_get(uint32_t index);
 void modules_hold(void);
 void modules_release(void);
 
+/* scan.c: the leak scan of full snapshots.  Verdicts, in scan_verdict.leak: */
+enum {
+	SCAN_UNKNOWN,		/* not scanned */
+	SCAN_REACHABLE,		/* reached from a root by pointers to block starts only */
+	SCAN_POSSIBLY,		/* reached from a root, but only through some interior pointer */
+	SCAN_INDIRECTLY,	/* unreached, and pointed into by another unreached block */
+	SCAN_DEFINITELY		/* unreached: one per group that no other unreached block points
+				   into (its lowest address) */
+};
+struct scan_verdict {
+	uint32_t root_refs;	/* words in roots pointing into the block (saturating) */
+	uint32_t block_refs;	/* words in other live blocks pointing into it (saturating) */
+	uint32_t cycle;		/* leaked cycle it is in, 1.. in address order of the cycles'
+				   lowest members; 0 = none */
+	uint8_t leak;		/* SCAN_* */
+};
+/* A pointer from one unreachable block into another (or itself). */
+struct scan_edge {
+	uint32_t from;		/* index in snap_data.blocks of the block holding the pointer */
+	uint32_t to;		/* index of the block it points into */
+	uint64_t offset : 63;	/* byte offset of the pointer in from */
+	uint64_t interior : 1;	/* 1 when it points past to's first byte */
+};
+struct snap_data;
+void scan_init(void);
+void scan_atfork_child(void);
+int scan_sort(struct block *, size_t n);
+int scan_prepare(void);
+int scan_collect(struct snap_data *, pid_t spare, char **cause);
+void scan_classify(struct snap_data *);
+void scan_release(struct snap_data *);
+
 /* snapshot.c: triggers, and what a snapshot holds on its way to the database. */
 struct snap_data {
 	const char *trigger;		/* HS_TRIGGER_* */
@@ -214,9 +258,13 @@ struct snap_data {
 	uint64_t now;			/* clock_ticks() under the world lock */
 	uint32_t nstacks;		/* stack ids 1..nstacks exist */
 	struct site_counts *sites;	/* sites[id]: counters summed over threads */
-	struct block *blocks;		/* live blocks, unordered, if full */
+	struct block *blocks;		/* live blocks in address order, if full */
 	size_t nblocks;			/* entries in blocks */
 	size_t nblocks_cap;		/* entries mapped for blocks */
+	int scanned;			/* 1: verdicts and edges hold a leak scan of blocks */
+	struct scan_verdict *verdicts;	/* verdicts[i]: of blocks[i], if scanned */
+	struct scan_edge *edges;	/* the pointers among unreachable blocks, if scanned */
+	size_t nedges;			/* entries in edges */
 	struct mapping *maps;		/* live mmap regions */
 	size_t nmaps;			/* entries in maps */
 	pid_t *tids;			/* tids[id]: kernel tid of thread number id */

@@ -45,22 +45,20 @@ struct shard {
 
 static struct shard shards[TABLE_SHARDS];
 
-/* Takes a spin lock, yielding the CPU while another thread holds it. */
+/* Waits for a spin lock that another thread holds, yielding the CPU if it waits long. */
 void
-spin_lock(hs_spin *s)
+spin_wait(hs_spin *s)
 {
 	int spins = 0;
 
-	for (;;) {
-		if (!atomic_exchange_explicit(&s->locked, 1, memory_order_acquire))
-			return;
+	do {
 		while (atomic_load_explicit(&s->locked, memory_order_relaxed)) {
 			if (++spins < 64)
 				__builtin_ia32_pause();
 			else
 				sched_yield();
 		}
-	}
+	} while (atomic_exchange_explicit(&s->locked, 1, memory_order_acquire));
 }
 
 /* Mixes an address into a hash whose low bits pick the bucket. */
