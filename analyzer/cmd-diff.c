@@ -28,6 +28,9 @@
 #include "db.h"
 #include "stats.h"
 
+/* The sides of a diff report: 0 old, 1 new. */
+#define DIFF_SIDES 2
+
 /* How a report is printed. */
 enum diff_format {
 	DIFF_TEXT,		/* a table */
@@ -45,8 +48,8 @@ struct diff_side {
 
 /* The sizes of one line of a report: a group, the others or the total. */
 struct diff_row {
-	int64_t	 bytes[STATS_SIDES];	/* old and new bytes */
-	int64_t	 blocks[STATS_SIDES];	/* old and new blocks */
+	int64_t	 bytes[DIFF_SIDES];	/* old and new bytes */
+	int64_t	 blocks[DIFF_SIDES];	/* old and new blocks */
 	int	 blank;			/* 1 when the row has no numbers, only a key */
 	char	*key;			/* what the line is about */
 };
@@ -199,7 +202,7 @@ diff_others(const struct stats *s, size_t shown, struct diff_row *row)
 
 	memset(row, 0, sizeof *row);
 	for (i = shown; i < s->groups.count; i++) {
-		for (side = 0; side < STATS_SIDES; side++) {
+		for (side = 0; side < DIFF_SIDES; side++) {
 			row->bytes[side] += s->sorted[i]->bytes[side];
 			row->blocks[side] += s->sorted[i]->blocks[side];
 		}
@@ -229,12 +232,9 @@ diff_print_text(struct stats *s, const struct diff_side *sides, size_t shown)
 {
 	struct diff_widths w = { 4, 5, 9, 10, 5, 10, 7 };
 	struct diff_row *rows;
-	const struct stats_group *g;
-	const char *text, *nl;
 	char size_diff[40];
 	int64_t bytes, blocks;
 	size_t nrows = 0, i, ngroups = s->groups.count, nothers = ngroups - shown;
-	uint32_t k;
 
 	diff_print_side("old", &sides[0]);
 	diff_print_side("new", &sides[1]);
@@ -261,15 +261,7 @@ diff_print_text(struct stats *s, const struct diff_side *sides, size_t shown)
 		diff_row_print(&w, &rows[i]);
 		if (s->by != STATS_TRACEBACK || i >= shown)
 			continue;
-		g = s->sorted[i];
-		/* Each inline level of each frame is a line of the frame's key text. */
-		for (k = 0; k < g->len; k++) {
-			for (text = g->key[k]->s; text != NULL; text = nl != NULL ? nl + 1 : NULL) {
-				nl = strchr(text, '\n');
-				printf("  %.*s\n", nl != NULL ? (int)(nl - text) : (int)strlen(text),
-				    text);
-			}
-		}
+		stats_print_traceback(s, s->sorted[i], "  ");
 	}
 
 	bytes = s->total_bytes[1] - s->total_bytes[0];
@@ -414,7 +406,7 @@ cmd_diff_exec(int argc, char **argv, struct cmd_exit *exit_how, char **cause)
 	};
 	struct stats s;
 	struct stats_source *src;
-	struct diff_side sides[STATS_SIDES];
+	struct diff_side sides[DIFF_SIDES];
 	enum diff_format format = DIFF_TEXT;
 	enum cmd_retval retval = CMD_RETURN_ERROR;
 	unsigned int i;
@@ -491,7 +483,7 @@ cmd_diff_exec(int argc, char **argv, struct cmd_exit *exit_how, char **cause)
 	retval = CMD_RETURN_NORMAL;
 out:
 	stats_free(&s);
-	for (i = 0; i < STATS_SIDES; i++) {
+	for (i = 0; i < DIFF_SIDES; i++) {
 		db_snapshot_clear(&sides[i].snap);
 		if (i == 0 || sides[i].db != sides[0].db)
 			db_close(sides[i].db);

@@ -11,6 +11,12 @@
  * before exec.  An exec failure comes back through a close-on-exec pipe, so it is reported by
  * main like any error (status 127 for a missing command, 126 otherwise).  The child's exit
  * status becomes heapscope's; if it died of a signal, main raises the same signal.
+ *
+ * With --leak-check, once the child has ended, the last scanned snapshot of its database is
+ * summed by lost.c as heapscope leaks sums it (with the same suppressions), and the summary
+ * goes to the standard error, as valgrind prints its LEAK SUMMARY.  With --error-exitcode=N,
+ * N replaces the child's exit status when a block was definitely lost or a cycle leaked.  The
+ * suppressions are read before the child runs, so that a bad file costs no run.
  */
 #include "heapscope.h"
 #include "schema.h"
@@ -28,6 +34,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "db.h"
+#include "lost.h"
 
 #ifndef HS_PRELOAD_PATH
 #define HS_PRELOAD_PATH "/usr/local/lib/heapscope/libheapscope.so"
@@ -55,6 +64,11 @@ struct run_options {
 	const char	*interval;	/* --interval, NULL if not given */
 	const char	*signal;	/* --signal, NULL if not given */
 	int		 follow;	/* --follow: trace the processes the child executes too */
+	int		 leak_check;	/* --leak-check (or implied): sum the leaks at the end */
+	int		 error_exitcode; /* --error-exitcode: the status if leaks are found, 0:
+					   the child's status whatever they are */
+	const char	**supps;	/* --suppressions files, in order */
+	size_t		 nsupps;	/* entries in supps */
 };
 
 /* Sends the signal to the child. */
@@ -117,6 +131,9 @@ run_parse(int argc, char **argv, struct run_options *o, char **cause)
 		{ "interval", required_argument, NULL, 'i' },
 		{ "signal", required_argument, NULL, 's' },
 		{ "follow", no_argument, NULL, 'f' },
+		{ "leak-check", no_argument, NULL, 'l' },
+		{ "error-exitcode", required_argument, NULL, 'e' },
+		{ "suppressions", required_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 }
 	};
 	char *end;
@@ -166,6 +183,26 @@ run_parse(int argc, char **argv, struct run_options *o, char **cause)
 			break;
 		case 'f':
 			o->follow = 1;
+			break;
+		case 'l':
+			o->leak_check = 1;
+			break;
+		case 'e':
+			errno = 0;
+			n = strtol(optarg, &end, 10);
+			if (*optarg < '0' || *optarg > '9' || *end != '\0' || errno != 0 ||
+			    n > 255) {
+				*cause = xasprintf("bad --error-exitcode %s"
+				    " (a status from 0 to 255)", quote(optarg));
+				return -1;
+			}
+			o->error_exitcode = (int)n;
+			o->leak_check = 1;
+			break;
+		case 'S':
+			o->supps = xreallocarray(o->supps, o->nsupps + 1, sizeof *o->supps);
+			o->supps[o->nsupps++] = optarg;
+			o->leak_check = 1;
 			break;
 		default:
 			return -1;
@@ -305,23 +342,58 @@ fail:
 	_exit(error == ENOENT ? 127 : 126);
 }
 
-static enum cmd_retval
-cmd_run_exec(int argc, char **argv, struct cmd_exit *exit_how, char **cause)
+/*
+ * Sums the leaks of the last scanned snapshot of the database PATH into L, which holds the
+ * suppressions, and prints the summary on the standard error.  Sets *FOUND if a block was
+ * definitely lost or a cycle leaked.  A database with no scanned snapshot only gets a warning.
+ * Returns 0, or -1 with *CAUSE set.
+ */
+static int
+run_leaks(struct lost *l, const char *path, int *found, char **cause)
 {
-	struct run_options o;
+	struct db *db;
+	char *why = NULL;
+	int rc = -1;
+
+	*found = 0;
+	if ((db = db_open(path, cause)) == NULL)
+		return -1;
+	if (lost_choose(l, db, NULL, NULL, &why) != 0) {
+		log_warn("%s; leaks not checked", why);
+		free(why);
+		rc = 0;
+	} else if (lost_compute(l, cause) == 0) {
+		fflush(stdout);
+		lost_print_summary(stderr, l, "heapscope: ");
+		if (lost_any(l))
+			fprintf(stderr, "heapscope: where they were allocated:"
+			    " heapscope leaks %s\n", path);
+		*found = lost_found(l);
+		rc = 0;
+	}
+	/* The report's temporary tables go with it, before the database is closed. */
+	lost_free(l);
+	db_close(db);
+	return rc;
+}
+
+/*
+ * Runs COMMAND as OPTS says, and checks its leaks with L if OPTS asks; sets *EXIT_HOW to end as
+ * the command ended, or with --error-exitcode's status.
+ */
+static enum cmd_retval
+run_command(char **command, const struct run_options *opts, struct lost *l,
+    struct cmd_exit *exit_how, char **cause)
+{
+	struct run_options o = *opts;
 	struct sigaction act, saved[RUN_NSIGNALS];
 	sigset_t block, mask;
 	const char *library, *env;
 	char *real, *database;
-	char **command;
 	pid_t pid;
 	ssize_t n;
 	size_t i;
-	int first, fds[2], status, error = 0;
-
-	if ((first = run_parse(argc, argv, &o, cause)) < 0)
-		return CMD_RETURN_USAGE;
-	command = argv + first;
+	int fds[2], status, error = 0, found = 0;
 
 	library = getenv("HEAPSCOPE_LIBRARY");
 	if (library == NULL || *library == '\0')
@@ -415,6 +487,12 @@ cmd_run_exec(int argc, char **argv, struct cmd_exit *exit_how, char **cause)
 		fprintf(stderr, "heapscope: database in %s\n", database);
 	else
 		fputs("heapscope: no database was written\n", stderr);
+	if (o.leak_check && database == NULL)
+		log_warn("leaks not checked");
+	else if (o.leak_check && run_leaks(l, database, &found, cause) != 0) {
+		free(database);
+		return CMD_RETURN_ERROR;
+	}
 	free(database);
 
 	if (WIFSIGNALED(status)) {
@@ -426,13 +504,43 @@ cmd_run_exec(int argc, char **argv, struct cmd_exit *exit_how, char **cause)
 		return CMD_RETURN_ERROR;
 	}
 	exit_how->status = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+	if (found && o.error_exitcode != 0)
+		exit_how->status = o.error_exitcode;
 	return CMD_RETURN_NORMAL;
+}
+
+static enum cmd_retval
+cmd_run_exec(int argc, char **argv, struct cmd_exit *exit_how, char **cause)
+{
+	struct run_options o;
+	struct lost l;
+	enum cmd_retval retval;
+	size_t i;
+	int first;
+
+	if ((first = run_parse(argc, argv, &o, cause)) < 0) {
+		free(o.supps);
+		return CMD_RETURN_USAGE;
+	}
+	lost_init(&l);
+	for (i = 0; i < o.nsupps; i++) {
+		if (lost_supp_load(&l, o.supps[i], cause) != 0) {
+			free(o.supps);
+			lost_free(&l);
+			return CMD_RETURN_ERROR;
+		}
+	}
+	free(o.supps);
+	o.supps = NULL;
+	retval = run_command(argv + first, &o, &l, exit_how, cause);
+	lost_free(&l);
+	return retval;
 }
 
 const struct cmd_entry cmd_run_entry = {
 	.name = "run",
 	.usage = "[-o FILE] [--depth N] [--interval SECONDS] [--signal SIG|none] [--follow]"
-	    " -- COMMAND [ARG...]",
+	    " [--leak-check] [--error-exitcode N] [--suppressions FILE] -- COMMAND [ARG...]",
 	.help = "Run COMMAND with its heap traced into a database (-o FILE, %p is the pid).",
 	.exec = cmd_run_exec
 };

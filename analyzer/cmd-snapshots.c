@@ -14,7 +14,7 @@
 
 /* The columns read from the snapshots table, in this order. */
 #define SNAPSHOTS_COLUMNS "id, label, trigger, time, elapsed, live_bytes, live_blocks," \
-	" mapped_bytes, mappings, total_allocs, total_frees, full"
+	" mapped_bytes, mappings, total_allocs, total_frees, full, scanned"
 
 /* Widths of the text columns that vary. */
 struct snapshots_widths {
@@ -105,11 +105,13 @@ snapshots_print_json(sqlite3_stmt *stmt)
 	fputs(", \"elapsed\": ", stdout);
 	json_double(stdout, sqlite3_column_double(stmt, 4), 6);
 	printf(", \"live_bytes\": %lld, \"live_blocks\": %lld, \"mapped_bytes\": %lld,"
-	    " \"mappings\": %lld, \"total_allocs\": %lld, \"total_frees\": %lld, \"full\": %s}",
+	    " \"mappings\": %lld, \"total_allocs\": %lld, \"total_frees\": %lld, \"full\": %s,"
+	    " \"scanned\": %s}",
 	    (long long)sqlite3_column_int64(stmt, 5), (long long)sqlite3_column_int64(stmt, 6),
 	    (long long)sqlite3_column_int64(stmt, 7), (long long)sqlite3_column_int64(stmt, 8),
 	    (long long)sqlite3_column_int64(stmt, 9), (long long)sqlite3_column_int64(stmt, 10),
-	    sqlite3_column_int(stmt, 11) ? "true" : "false");
+	    sqlite3_column_int(stmt, 11) ? "true" : "false",
+	    sqlite3_column_int(stmt, 12) ? "true" : "false");
 }
 
 static enum cmd_retval

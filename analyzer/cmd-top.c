@@ -102,12 +102,9 @@ top_print_text(struct stats *s, const struct db_snapshot *snap, size_t shown)
 {
 	struct top_widths w = { 4, 5, 5, 7 };
 	struct top_row *rows;
-	const struct stats_group *g;
-	const char *text, *nl;
 	char when[64];
 	size_t nrows = 0, i, ngroups = s->groups.count, nothers = ngroups - shown;
 	int64_t other_bytes = 0, other_blocks = 0;
-	uint32_t k;
 
 	format_time(when, sizeof when, snap->time);
 	printf("snapshot %lld", (long long)snap->id);
@@ -143,15 +140,7 @@ top_print_text(struct stats *s, const struct db_snapshot *snap, size_t shown)
 		top_row_print(&w, &rows[i]);
 		if (s->by != STATS_TRACEBACK || i >= shown)
 			continue;
-		g = s->sorted[i];
-		/* Each inline level of each frame is a line of the frame's key text. */
-		for (k = 0; k < g->len; k++) {
-			for (text = g->key[k]->s; text != NULL; text = nl != NULL ? nl + 1 : NULL) {
-				nl = strchr(text, '\n');
-				printf("  %.*s\n", nl != NULL ? (int)(nl - text) : (int)strlen(text),
-				    text);
-			}
-		}
+		stats_print_traceback(s, s->sorted[i], "  ");
 	}
 	for (i = 0; i < nrows; i++)
 		free(rows[i].key);

@@ -20,7 +20,8 @@
 
 /* The start of a query for snapshots, in the order db_snapshot_query reads the columns. */
 #define DB_SNAPSHOT_COLUMNS \
-	"SELECT id, label, trigger, time, elapsed, live_bytes, live_blocks FROM snapshots "
+	"SELECT id, label, trigger, time, elapsed, live_bytes, live_blocks, full, scanned" \
+	" FROM snapshots "
 
 /* How long a query waits for the preload to finish writing a snapshot, in milliseconds. */
 #define DB_BUSY_TIMEOUT 10000
@@ -245,6 +246,8 @@ db_snapshot_query(struct db *db, const char *sql, const char *arg, int id,
 		snap->elapsed = sqlite3_column_double(stmt, 4);
 		snap->live_bytes = sqlite3_column_int64(stmt, 5);
 		snap->live_blocks = sqlite3_column_int64(stmt, 6);
+		snap->full = sqlite3_column_int(stmt, 7) != 0;
+		snap->scanned = sqlite3_column_int(stmt, 8) != 0;
 	}
 	sqlite3_finalize(stmt);
 	if (rc == SQLITE_ROW)
@@ -303,5 +306,29 @@ db_snapshot_find(struct db *db, const char *arg, struct db_snapshot *snap, char 
 		    quote(arg != NULL ? arg : "last"));
 	else
 		*cause = db_cause(db, rc);
+	return -1;
+}
+
+/*
+ * Finds the last snapshot that a reachability scan classified (normally the exit snapshot).
+ * Fills *SNAP and returns 0, or returns -1 with *CAUSE set when the database has none.
+ */
+int
+db_snapshot_scanned(struct db *db, struct db_snapshot *snap, char **cause)
+{
+	int found;
+
+	memset(snap, 0, sizeof *snap);
+	found = db_snapshot_query(db, DB_SNAPSHOT_COLUMNS
+	    "WHERE scanned = 1 ORDER BY id DESC LIMIT 1", NULL, 0, snap, cause);
+	if (found > 0)
+		return 0;
+	if (found < 0)
+		return -1;
+	/* Say whether there is a snapshot at all, as db_snapshot_find does. */
+	if (db_snapshot_find(db, "last", snap, cause) != 0)
+		return -1;
+	*cause = xasprintf("%s: no snapshot was scanned for leaks", quote(db->path));
+	db_snapshot_clear(snap);
 	return -1;
 }

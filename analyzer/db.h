@@ -24,6 +24,8 @@ struct db_snapshot {
 	double	 elapsed;	/* seconds since tracing began */
 	int64_t	 live_bytes;	/* bytes of live heap blocks */
 	int64_t	 live_blocks;	/* live heap blocks */
+	int	 full;		/* 1 when the blocks table holds every live block */
+	int	 scanned;	/* 1 when a reachability scan classified its blocks */
 };
 
 struct db	*db_open(const char *, char **);
@@ -33,6 +35,7 @@ sqlite3_stmt	*db_prepare(struct db *, const char *, char **);
 int		 db_read_begin(struct db *);
 void		 db_read_end(struct db *, int);
 int		 db_snapshot_find(struct db *, const char *, struct db_snapshot *, char **);
+int		 db_snapshot_scanned(struct db *, struct db_snapshot *, char **);
 void		 db_snapshot_clear(struct db_snapshot *);
 
 #endif

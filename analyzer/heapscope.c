@@ -24,6 +24,7 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_snapshots_entry,
 	&cmd_top_entry,
 	&cmd_diff_entry,
+	&cmd_leaks_entry,
 	NULL
 };
 

@@ -56,6 +56,7 @@ extern const struct cmd_entry cmd_run_entry;
 extern const struct cmd_entry cmd_snapshots_entry;
 extern const struct cmd_entry cmd_top_entry;
 extern const struct cmd_entry cmd_diff_entry;
+extern const struct cmd_entry cmd_leaks_entry;
 
 /* heapscope.c */
 const char	*quote(const char *);

@@ -1,12 +1,14 @@
 /*
  * Statistics of live memory by key, in the manner of tracemalloc's Snapshot.statistics() and
- * compare_to() for native code: what top and diff share.  A report is built in five steps.
+ * compare_to() for native code: what top, diff and leaks share.  A report is built in five steps.
  *
  * Load (stats_load): the sites table already sums the live blocks of each snapshot per stack, so
- * no report reads blocks.  A snapshot's sites are streamed in stack order (struct stats_site),
- * then the first few frame ids of each new stack by one join with stack_frames in the same
- * order, with no sorting (struct stats_slot; the slots of all sites share one array, pool).  A
- * report has one or two sides (top one, diff old and new) and one or two sources (databases).
+ * top and diff never read blocks.  A snapshot's sites are streamed in stack order (struct
+ * stats_site), then the first few frame ids of each new stack by one join with stack_frames in
+ * the same order, with no sorting (struct stats_slot; the slots of all sites share one array,
+ * pool).  A report has one or two sides (top one, diff old and new) and one or two sources
+ * (databases); leaks loads its own sums instead, its leaked blocks summed by SQLite per stack
+ * and kind, a side per kind (stats_load_rows).
  * Two snapshots of one database share their stacks: the second load merges into the sites of
  * the first by stack id, so a site has the numbers of both sides and its frames once; the stacks
  * it adds get theirs by one more join, or when few, by a query each when needed.  Sites of two
@@ -25,7 +27,10 @@
  * Filter (stats_filter): --include and --exclude patterns are tested with fnmatch on the key
  * frame (or, with --all-frames, on every frame from it outward), as tracemalloc's Filter tests
  * the most recent frame or all of them.  A site is kept if some --include matches (or there is
- * none) and no --exclude does.  Each frame remembers which patterns matched it.
+ * none) and no --exclude does, and the caller has not dropped it: leaks places the sites
+ * (stats_place_sites), tests its suppressions on their whole stacks (stats_resolve_stacks) and
+ * drops those they match before grouping (stats_group_sites).  Each frame remembers which
+ * patterns matched it.
  *
  * Group (stats_group): a frame's key text (its "file:line", file, function, or in traceback mode
  * all its lines) is interned (struct stats_str) and kept in the frame's struct stats_frame, so a
@@ -287,8 +292,8 @@ stats_site_lookup(struct stats *s, struct stats_site *site, uint32_t k, char **c
 	return slot->frame;
 }
 
-/* Returns frame K of SITE, which stats_place has looked up. */
-static struct sym_frame *
+/* Returns frame K of SITE (0 = innermost), which stats_place has looked up. */
+struct sym_frame *
 stats_site_frame(const struct stats *s, const struct stats_site *site, uint32_t k)
 {
 	assert(k < site->n && s->pool[site->first + k].frame != NULL);
@@ -410,36 +415,61 @@ stats_load(struct stats *s, struct stats_source *src, int64_t id, unsigned int s
     char **cause)
 {
 	sqlite3_stmt *stmt;
-	struct stats_site *site;
-	int64_t stack_id;
-	size_t cursor = src->first, sorted_end = src->first + src->nsorted, from = s->nsites;
-	size_t nload = 0, si;
 	int rc;
 
 	assert(side < STATS_SIDES);
-	stmt = db_prepare(src->db, "SELECT stack_id, live_bytes, live_blocks FROM sites"
+	stmt = db_prepare(src->db, "SELECT stack_id, ?2, live_bytes, live_blocks FROM sites"
 	    " WHERE snapshot_id = ?1 AND live_blocks > 0 ORDER BY stack_id", cause);
 	if (stmt == NULL)
 		return -1;
 	sqlite3_bind_int64(stmt, 1, id);
+	sqlite3_bind_int(stmt, 2, (int)side);
+	rc = stats_load_rows(s, src, stmt, id, cause);
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+/*
+ * Reads the sites STMT yields into SRC: rows of stack_id, side, bytes and blocks, in stack order
+ * (a stack may have a row per side).  Every stack must have live blocks at snapshot ID, whose
+ * sites table then names the stacks whose frames to read in one join: stats_load reads the
+ * snapshot's sites themselves, leaks sums the snapshot's leaked blocks per stack and kind.  A
+ * stack the source already has from an earlier load gets the numbers of the rows; a new one is
+ * added with the first frames of its stack (all of them if the report needs whole stacks).
+ * Steps STMT to its end, which the caller finalizes.  Returns 0, or -1 with *CAUSE set.
+ */
+int
+stats_load_rows(struct stats *s, struct stats_source *src, sqlite3_stmt *stmt, int64_t id,
+    char **cause)
+{
+	struct stats_site *site;
+	int64_t stack_id, side;
+	size_t cursor = src->first, sorted_end = src->first + src->nsorted, from = s->nsites;
+	size_t nload = 0, si = SIZE_MAX;
+	int rc;
+
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		stack_id = sqlite3_column_int64(stmt, 0);
-		/* The sites of the first load are in stack order, and so is this one. */
-		while (cursor < sorted_end && s->sites[cursor].stack_id < stack_id)
-			cursor++;
-		if (cursor < sorted_end && s->sites[cursor].stack_id == stack_id)
-			si = cursor;
-		else {
-			si = stats_site_add(s, src, stack_id);
-			/* No frames yet: stats_load_frames or stats_load_rest reads them. */
-			s->sites[si].partial = 1;
+		side = sqlite3_column_int64(stmt, 1);
+		assert(side >= 0 && side < STATS_SIDES);
+		/* A new stack, unless the row is another side of the previous row's stack. */
+		if (si == SIZE_MAX || s->sites[si].stack_id != stack_id) {
+			/* The sites of the first load are in stack order, and so is this one. */
+			while (cursor < sorted_end && s->sites[cursor].stack_id < stack_id)
+				cursor++;
+			if (cursor < sorted_end && s->sites[cursor].stack_id == stack_id)
+				si = cursor;
+			else {
+				si = stats_site_add(s, src, stack_id);
+				/* No frames yet: stats_load_frames or stats_load_rest reads them. */
+				s->sites[si].partial = 1;
+			}
+			nload++;
 		}
 		site = &s->sites[si];
-		site->bytes[side] += sqlite3_column_int64(stmt, 1);
-		site->blocks[side] += sqlite3_column_int64(stmt, 2);
-		nload++;
+		site->bytes[side] += sqlite3_column_int64(stmt, 2);
+		site->blocks[side] += sqlite3_column_int64(stmt, 3);
 	}
-	sqlite3_finalize(stmt);
 	if (rc != SQLITE_DONE) {
 		*cause = db_cause(src->db, rc);
 		return -1;
@@ -452,7 +482,7 @@ stats_load(struct stats *s, struct stats_source *src, int64_t id, unsigned int s
 	 * one query each when stats_place needs them.  A join costs about half a query per site
 	 * of the snapshot; the second snapshot of a diff usually adds few stacks.
 	 */
-	if (2 * (s->nsites - from) < nload)
+	if (s->nsites == from || 2 * (s->nsites - from) < nload)
 		return 0;
 	return stats_load_frames(s, src, id, from,
 	    stats_whole_stacks(s) ? INT64_MAX : STATS_PREFETCH, cause);
@@ -783,6 +813,10 @@ stats_filter(struct stats *s)
 
 	for (i = 0; i < s->nsites; i++) {
 		site = &s->sites[i];
+		if (site->dropped) {
+			site->kept = 0;
+			continue;
+		}
 		included = !s->inclusive;
 		for (k = 0; k < s->nfilters && !included; k++) {
 			if (s->filters[k].inclusive && stats_site_matches(s, site, k))
@@ -844,6 +878,8 @@ stats_group_add(struct stats *s, size_t si, uint32_t len, const struct sym_frame
 		g->entry.hash = hash;
 		stats_hash_insert(&s->groups, &g->entry);
 	}
+	if (!s->cumulative)
+		site->group = g;
 	if (g->stamp == si + 1)
 		return;
 	g->stamp = si + 1;
@@ -908,19 +944,111 @@ stats_group(struct stats *s)
 int
 stats_compute(struct stats *s, char **cause)
 {
+	if (stats_place_sites(s, cause) != 0)
+		return -1;
+	stats_group_sites(s);
+	return 0;
+}
+
+/*
+ * Places the loaded sites of every source, the first half of stats_compute: after it the caller
+ * may look at their stacks and drop sites before stats_group_sites.  Returns 0, or -1 with
+ * *CAUSE set.
+ */
+int
+stats_place_sites(struct stats *s, char **cause)
+{
 	unsigned int i;
 
 	for (i = 0; i < s->nsources; i++) {
 		if (stats_place(s, &s->sources[i], cause) != 0)
 			return -1;
 	}
-	stats_filter(s);
-	stats_group(s);
 	return 0;
 }
 
+/* Filters and groups the placed sites, the second half of stats_compute. */
+void
+stats_group_sites(struct stats *s)
+{
+	stats_filter(s);
+	stats_group(s);
+}
+
+/*
+ * Looks up and resolves every frame of every placed site, the allocator's frames inside the key
+ * frame too, for a caller that tests whole stacks (leaks' suppressions).  Returns 0, or -1 with
+ * *CAUSE set.
+ */
+int
+stats_resolve_stacks(struct stats *s, char **cause)
+{
+	struct stats_source *src;
+	struct stats_site *site;
+	struct sym_frame **need = NULL, *f;
+	size_t nneed, aneed = 0, i, end_site;
+	unsigned int k;
+	uint32_t level;
+	int txn;
+
+	for (k = 0; k < s->nsources; k++) {
+		src = &s->sources[k];
+		end_site = src->first + src->nsites;
+		nneed = 0;
+		txn = db_read_begin(src->db);
+		for (i = src->first; i < end_site; i++) {
+			site = &s->sites[i];
+			assert(site->placed);
+			if (site->partial && stats_load_rest(s, site, cause) != 0)
+				goto fail;
+			for (level = 0; level < site->n; level++) {
+				if ((f = stats_site_lookup(s, site, level, cause)) == NULL)
+					goto fail;
+				if (!f->resolved)
+					stats_list_add(&need, &nneed, &aneed, f);
+			}
+		}
+		if (nneed > 0 && symtab_resolve(src->st, need, nneed, cause) != 0)
+			goto fail;
+		db_read_end(src->db, txn);
+		symtab_flush(src->st);
+	}
+	free(need);
+	return 0;
+fail:
+	free(need);
+	db_read_end(src->db, txn);
+	return -1;
+}
+
+/*
+ * Returns the index in s->sites of the site of SRC for stack STACK_ID, or SIZE_MAX if SRC has
+ * none: a binary search of the sites of its first load, which are in stack order, then a walk
+ * of the others.
+ */
+size_t
+stats_site_find(const struct stats *s, const struct stats_source *src, int64_t stack_id)
+{
+	size_t lo = src->first, hi = src->first + src->nsorted, mid, i;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (s->sites[mid].stack_id < stack_id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < src->first + src->nsorted && s->sites[lo].stack_id == stack_id)
+		return lo;
+	for (i = src->first + src->nsorted; i < src->first + src->nsites; i++) {
+		if (s->sites[i].stack_id == stack_id)
+			return i;
+	}
+	return SIZE_MAX;
+}
+
 /* Orders the keys of groups A and B by text, element by element; shorter first on a tie. */
-static int
+int
 stats_key_cmp(const struct stats_group *a, const struct stats_group *b)
 {
 	uint32_t k;
@@ -1082,6 +1210,47 @@ stats_group_key(const struct stats *s, const struct stats_group *g)
 }
 
 /*
+ * Returns where group G was allocated, in a new string: for traceback the first line of its
+ * traceback, "file:line in function" of the innermost inline level of its key frame; otherwise
+ * its key.
+ */
+char *
+stats_group_site(const struct stats *s, const struct stats_group *g)
+{
+	const char *nl;
+
+	if (s->by != STATS_TRACEBACK)
+		return stats_group_key(s, g);
+	if (g->len == 0)
+		return xstrdup("[no stack]");
+	nl = strchr(g->key[0]->s, '\n');
+	return xasprintf("%.*s", nl != NULL ? (int)(nl - g->key[0]->s) : (int)strlen(g->key[0]->s),
+	    g->key[0]->s);
+}
+
+/*
+ * Prints the traceback of group G on stdout, if the report is by traceback: each inline level
+ * of each frame, innermost first, on a line of its own after INDENT.
+ */
+void
+stats_print_traceback(const struct stats *s, const struct stats_group *g, const char *indent)
+{
+	const char *text, *nl;
+	uint32_t k;
+
+	if (s->by != STATS_TRACEBACK)
+		return;
+	/* Each inline level of each frame is a line of the frame's key text. */
+	for (k = 0; k < g->len; k++) {
+		for (text = g->key[k]->s; text != NULL; text = nl != NULL ? nl + 1 : NULL) {
+			nl = strchr(text, '\n');
+			printf("%s%.*s\n", indent,
+			    nl != NULL ? (int)(nl - text) : (int)strlen(text), text);
+		}
+	}
+}
+
+/*
  * Returns the key of group G on one line, in a new string: for traceback, the lines of all its
  * frames joined by SEP, innermost first.
  */
@@ -1108,7 +1277,7 @@ stats_group_traceback(const struct stats *s, const struct stats_group *g, const 
 }
 
 /* Prints the frames of group G as a JSON array of inline levels, innermost first. */
-static void
+void
 stats_print_json_traceback(const struct stats *s, const struct stats_group *g)
 {
 	const struct stats_site *site = &s->sites[g->site];

@@ -1,6 +1,7 @@
 /*
- * Statistics of live memory by key, the part of a report that top and diff share: loading the
- * sites of one or two snapshots, finding their key frames, filtering and grouping.  See stats.c.
+ * Statistics of live memory by key, the part of a report that top, diff and leaks share: loading
+ * the sites of one or two snapshots (or of a snapshot's leaked blocks), finding their key frames,
+ * filtering and grouping.  See stats.c.
  */
 #ifndef STATS_H
 #define STATS_H
@@ -23,8 +24,11 @@ enum stats_by {
 	STATS_TRACEBACK		/* the whole stack from the key frame out */
 };
 
-/* Snapshots compared: top fills side 0 only; diff side 0 (old) and side 1 (new). */
-#define STATS_SIDES 2
+/*
+ * The numbers a report keeps per site and group, one pair (bytes, blocks) per side: top fills
+ * side 0 only; diff side 0 (old) and side 1 (new); leaks one side per kind of leak (lost.h).
+ */
+#define STATS_SIDES 4
 
 /* Most --include and --exclude patterns: one bit each in struct stats_frame. */
 #define STATS_MAX_FILTERS 64
@@ -113,8 +117,8 @@ struct stats_slot {
 /* One allocation site (stack) of a source with live blocks in at least one loaded snapshot. */
 struct stats_site {
 	int64_t			 stack_id;		/* sites.stack_id in its source */
-	int64_t			 bytes[STATS_SIDES];	/* sites.live_bytes per side, 0 if none */
-	int64_t			 blocks[STATS_SIDES];	/* sites.live_blocks per side, 0 if none */
+	int64_t			 bytes[STATS_SIDES];	/* live bytes per side, 0 if none */
+	int64_t			 blocks[STATS_SIDES];	/* live blocks per side, 0 if none */
 	struct stats_source	*src;			/* the source it comes from */
 	size_t			 first;			/* index in pool of its innermost frame */
 	uint32_t		 n;			/* frames loaded: pool[first .. + n - 1] */
@@ -122,6 +126,9 @@ struct stats_site {
 	int			 placed;		/* 1 once pos is final */
 	int			 partial;		/* 1 if frames past the n loaded may exist */
 	int			 kept;			/* 1 if the filters keep it */
+	int			 dropped;		/* 1 if the caller dropped it: never kept */
+	struct stats_group	*group;			/* its group once grouped, unless
+							   cumulative (NULL until then) */
 };
 
 /*
@@ -193,12 +200,24 @@ int		 stats_option(struct stats *, int, const char *, char **);
 int		 stats_check(struct stats *, char **);
 struct stats_source *stats_source_add(struct stats *, struct db *, char **);
 int		 stats_load(struct stats *, struct stats_source *, int64_t, unsigned int, char **);
+int		 stats_load_rows(struct stats *, struct stats_source *, sqlite3_stmt *, int64_t,
+		    char **);
 int		 stats_compute(struct stats *, char **);
+int		 stats_place_sites(struct stats *, char **);
+void		 stats_group_sites(struct stats *);
+int		 stats_resolve_stacks(struct stats *, char **);
+size_t		 stats_site_find(const struct stats *, const struct stats_source *, int64_t);
+struct sym_frame *stats_site_frame(const struct stats *, const struct stats_site *, uint32_t);
 void		 stats_sort(struct stats *, int);
 size_t		 stats_shown(const struct stats *);
+int		 stats_key_cmp(const struct stats_group *, const struct stats_group *);
 char		*stats_group_key(const struct stats *, const struct stats_group *);
+char		*stats_group_site(const struct stats *, const struct stats_group *);
 char		*stats_group_traceback(const struct stats *, const struct stats_group *,
 		    const char *);
+void		 stats_print_traceback(const struct stats *, const struct stats_group *,
+		    const char *);
 void		 stats_print_json_key(const struct stats *, const struct stats_group *);
+void		 stats_print_json_traceback(const struct stats *, const struct stats_group *);
 
 #endif
