@@ -30,7 +30,7 @@
 _Static_assert(HS_MAX_DEPTH <= UNWIND_MAX_DEPTH, "the unwinder keeps fewer frames");
 
 _Atomic int hs_state = HS_BOOT;
-struct hs_config hs_cfg = { .depth = 64, .signal = SIGUSR2 };
+struct hs_config hs_cfg = { .depth = 64, .signal = SIGUSR2, .leaks = 1 };
 pid_t hs_pid;
 uint64_t hs_start_ticks;
 double hs_start_time;
@@ -289,6 +289,13 @@ boot_config(void)
 			return -1;
 		}
 		hs_cfg.interval = d;
+	}
+	if ((s = boot_env("HEAPSCOPE_LEAKS")) != NULL) {
+		if (strcmp(s, "0") != 0 && strcmp(s, "1") != 0) {
+			log_fail("HEAPSCOPE_LEAKS \"%.40s\": not 0 or 1", s);
+			return -1;
+		}
+		hs_cfg.leaks = s[0] == '1';
 	}
 
 	if ((s = boot_env("HEAPSCOPE_OUTPUT")) != NULL)

@@ -12,11 +12,17 @@
  *
  * Taking a snapshot: under snap_lock (one at a time), take the world lock (the registry lock
  * and every shard lock), sum every thread's site counters per stack, copy the live blocks for a
- * full snapshot, release, and write it all to the database outside the world lock.
+ * full snapshot and the mmap regions, release, and write it all to the database outside the
+ * world lock.  A full snapshot also scans for leaks (scan.c) unless HEAPSCOPE_LEAKS=0: the other
+ * threads are stopped under the world lock while the roots and the blocks are read, and the
+ * classification runs after the world lock is released.  The blocks of a full snapshot are
+ * sorted by address either way.
  */
 #include "config.h"
 
+#include <sys/syscall.h>
 #include <errno.h>
+#include <sched.h>
 #include <semaphore.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -33,6 +39,8 @@ static sem_t snap_done;			/* posted by the writer when an exit request is served
 static atomic_int snap_exit_wanted;	/* 1 when a fatal signal asked for the exit snapshot */
 static int snap_writer_running;	/* 1 while the writer thread exists in this process */
 static atomic_int snap_busy_warned;	/* 1 once a locked database made us skip a snapshot */
+static _Atomic pid_t snap_writer_tid;	/* kernel tid of the writer thread, 0 if none: the leak
+					   scan neither stops nor scans it */
 
 #define SNAP_FATAL_WAIT 5	/* seconds a fatal signal waits for the exit snapshot */
 
@@ -57,11 +65,15 @@ snap_release(struct snap_data *d)
 	mem_unmap(d->blocks, d->nblocks_cap * sizeof *d->blocks);
 	mem_unmap(d->maps, d->nmaps * sizeof *d->maps);
 	mem_unmap(d->tids, ((size_t)d->nthreads + 1) * sizeof *d->tids);
+	scan_release(d);
 }
 
-/* Fills D from the live state under the world lock; returns 0, or -1 with *CAUSE. */
+/*
+ * Fills D from the live state under the world lock, SCAN: with a leak scan; returns 0, or -1
+ * with *CAUSE.
+ */
 static int
-snap_collect(struct snap_data *d, char **cause)
+snap_collect(struct snap_data *d, int scan, char **cause)
 {
 	uint32_t i;
 	size_t n;
@@ -89,8 +101,16 @@ snap_collect(struct snap_data *d, char **cause)
 		d->tids[i] = thread_tid(i);
 	if (d->full)
 		d->nblocks = table_copy(d->blocks);
+	/* The mappings under the world lock too: the scan stops threads that may hold map_lock. */
+	if ((n = map_copy(&d->maps, cause)) != (size_t)-1) {
+		d->nmaps = n;
+		if (scan && scan_collect(d, atomic_load(&snap_writer_tid), cause) != 0)
+			n = (size_t)-1;
+	}
 	table_unlock_all();
 	pthread_mutex_unlock(&thread_registry_lock);
+	if (n == (size_t)-1)
+		return -1;
 
 	for (i = 1; i <= d->nstacks; i++) {
 		d->total_allocs += d->sites[i].allocs;
@@ -98,9 +118,12 @@ snap_collect(struct snap_data *d, char **cause)
 		d->live_blocks += d->sites[i].allocs - d->sites[i].frees;
 		d->live_bytes += d->sites[i].alloc_bytes - d->sites[i].freed_bytes;
 	}
-	if ((n = map_copy(&d->maps, cause)) == (size_t)-1)
+	if (d->full && !scan && scan_sort(d->blocks, d->nblocks) != 0) {
+		*cause = "out of memory for a snapshot";
 		return -1;
-	d->nmaps = n;
+	}
+	if (scan)
+		scan_classify(d);
 	return 0;
 }
 
@@ -114,7 +137,7 @@ snap_take(const char *trigger, const char *label, int full)
 {
 	struct snap_data d;
 	char *cause = NULL;
-	int id = -1;
+	int id = -1, scan;
 
 	/*
 	 * A vfork child (its pid is not ours: fork handlers did not run) shares the parent's
@@ -131,7 +154,8 @@ snap_take(const char *trigger, const char *label, int full)
 	d.full = full;
 	d.time = clock_now();
 	modules_refresh();
-	if (snap_collect(&d, &cause) == 0) {
+	scan = full && hs_cfg.leaks && scan_prepare() == 0;
+	if (snap_collect(&d, scan, &cause) == 0) {
 		d.elapsed = clock_ticks_to_sec(d.now - hs_start_ticks);
 		id = store_write(&d, &cause);
 	}
@@ -220,6 +244,7 @@ snap_writer(void *arg)
 
 	(void)arg;
 	hooks_own_thread();
+	atomic_store(&snap_writer_tid, (pid_t)syscall(SYS_gettid));
 	clock_gettime(CLOCK_MONOTONIC, &next);
 	snap_advance(&next);
 	for (;;) {
@@ -260,6 +285,7 @@ snap_start_writer(void)
 	pthread_t t;
 
 	snap_writer_running = 0;
+	atomic_store(&snap_writer_tid, 0);
 	if (hs_cfg.signal == 0 && hs_cfg.interval <= 0)
 		return;
 	sigfillset(&all);
@@ -267,6 +293,9 @@ snap_start_writer(void)
 	if (pthread_create(&t, NULL, snap_writer, NULL) == 0) {
 		pthread_detach(t);
 		snap_writer_running = 1;
+		/* The leak scan must know it from the first snapshot: it is no program thread. */
+		while (atomic_load(&snap_writer_tid) == 0)
+			sched_yield();
 	} else
 		log_warn("cannot start the writer thread: no signal or interval snapshots");
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -313,6 +342,7 @@ snap_child(void)
 	if (atomic_load(&hs_state) != HS_ON)
 		return;
 	hs_pid = getpid();
+	scan_atfork_child();
 	thread_atfork_child();
 	store_atfork_child();
 	sem_init(&snap_wake, 0, 0);
@@ -333,6 +363,7 @@ snap_init(void)
 	struct sigaction sa, old;
 	size_t i;
 
+	scan_init();
 	sem_init(&snap_wake, 0, 0);
 	sem_init(&snap_done, 0, 0);
 	if (atexit(snap_atexit) != 0 || pthread_atfork(snap_prepare, snap_parent, snap_child)) {

@@ -5,7 +5,8 @@
  *
  * The file is created exclusively with mode 0600 and never through a symbolic link.  Each
  * snapshot is one transaction holding what the previous ones did not: new modules, frames,
- * stacks and threads, then the snapshot row, its sites, its blocks and its mappings.  What has
+ * stacks and threads, then the snapshot row, its sites, its blocks (with the leak scan's verdicts
+ * when there was one), the edges among its unreachable blocks and its mappings.  What has
  * been written is remembered by watermarks (the first id not yet written), which a forked child
  * resets: it writes a database of its own, from the start.
  *
@@ -41,7 +42,7 @@ static char store_error[PATH_MAX + 600];		/* the cause of the last failure */
 /* The statements of one write, prepared for each connection. */
 enum {
 	ST_MODULE, ST_FRAME, ST_STACK, ST_STACK_FRAME, ST_THREAD, ST_SNAPSHOT, ST_SITE, ST_BLOCK,
-	ST_MAPPING, ST_N
+	ST_EDGE, ST_MAPPING, ST_N
 };
 static const char *const store_sql[ST_N] = {
 	"INSERT INTO modules VALUES (?,?,?,?,?,?)",
@@ -49,9 +50,10 @@ static const char *const store_sql[ST_N] = {
 	"INSERT INTO stacks VALUES (?,?)",
 	"INSERT INTO stack_frames VALUES (?,?,?)",
 	"INSERT INTO threads VALUES (?,?)",
-	"INSERT INTO snapshots VALUES (?,?,?,?,?,?,?,?,?,?,?,?,0)",
+	"INSERT INTO snapshots VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	"INSERT INTO sites VALUES (?,?,?,?,?,?,?,?,?)",
-	"INSERT INTO blocks VALUES (?,?,?,?,?,?,NULL,NULL,NULL,NULL)",
+	"INSERT INTO blocks VALUES (?,?,?,?,?,?,?,?,?,?)",
+	"INSERT INTO edges VALUES (?,?,?,?,?)",
 	"INSERT INTO mappings VALUES (?,?,?,?,?,?)",
 };
 
@@ -381,46 +383,14 @@ store_lifetimes(const struct site_counts *c, char *out, size_t cap)
 	out[n] = '\0';
 }
 
-/* Sorts N blocks by address: an LSD radix sort on bits 4..51, through mem_map'd scratch. */
-static int
-store_sort(struct block *b, size_t n)
-{
-	struct block *tmp, *src = b, *dst, *swap;
-	size_t *count, i, sum, c;
-	int pass, shift;
-
-	if (n < 2)
-		return 0;
-	tmp = mem_map(n * sizeof *tmp);
-	count = mem_map(65536 * sizeof *count);
-	if (tmp == NULL || count == NULL) {
-		mem_unmap(tmp, n * sizeof *tmp);
-		mem_unmap(count, 65536 * sizeof *count);
-		return -1;
-	}
-	dst = tmp;
-	for (pass = 0; pass < 3; pass++) {
-		shift = 4 + 16 * pass;
-		memset(count, 0, 65536 * sizeof *count);
-		for (i = 0; i < n; i++)
-			count[(src[i].addr >> shift) & 0xffff]++;
-		for (i = sum = 0; i < 65536; i++) {
-			c = count[i];
-			count[i] = sum;
-			sum += c;
-		}
-		for (i = 0; i < n; i++)
-			dst[count[(src[i].addr >> shift) & 0xffff]++] = src[i];
-		swap = src;
-		src = dst;
-		dst = swap;
-	}
-	if (src != b)
-		memcpy(b, src, n * sizeof *b);
-	mem_unmap(tmp, n * sizeof *tmp);
-	mem_unmap(count, 65536 * sizeof *count);
-	return 0;
-}
+/* blocks.leak by scan_verdict.leak (SCAN_UNKNOWN is never written: the column stays NULL). */
+static const char *const store_leak[] = {
+	[SCAN_UNKNOWN] = NULL,
+	[SCAN_REACHABLE] = "reachable",
+	[SCAN_POSSIBLY] = "possibly",
+	[SCAN_INDIRECTLY] = "indirectly",
+	[SCAN_DEFINITELY] = "definitely",
+};
 
 /* Writes the snapshot row and everything it holds; ID is its id. */
 static int
@@ -461,6 +431,7 @@ store_rows(sqlite3_stmt **st, struct snap_data *d, int id)
 	sqlite3_bind_int64(s, 10, d->total_allocs);
 	sqlite3_bind_int64(s, 11, d->total_frees);
 	sqlite3_bind_int(s, 12, d->full);
+	sqlite3_bind_int(s, 13, d->scanned);
 	if (store_step(s) != 0)
 		return -1;
 
@@ -483,8 +454,7 @@ store_rows(sqlite3_stmt **st, struct snap_data *d, int id)
 			return -1;
 	}
 
-	if (d->full && store_sort(d->blocks, d->nblocks) != 0)
-		return -1;
+	/* The blocks come sorted by address: the table's order, so inserts append. */
 	s = st[ST_BLOCK];
 	for (k = 0; k < d->nblocks; k++) {
 		const struct block *b = &d->blocks[k];
@@ -495,6 +465,30 @@ store_rows(sqlite3_stmt **st, struct snap_data *d, int id)
 		sqlite3_bind_int64(s, 4, b->stack);
 		sqlite3_bind_int64(s, 5, b->thread);
 		sqlite3_bind_double(s, 6, d->now > b->birth ? clock_ticks_to_sec(d->now - b->birth) : 0);
+		if (d->scanned) {
+			const struct scan_verdict *v = &d->verdicts[k];
+
+			sqlite3_bind_text(s, 7, store_leak[v->leak], -1, SQLITE_STATIC);
+			if (v->cycle != 0)
+				sqlite3_bind_int64(s, 8, v->cycle);
+			else
+				sqlite3_bind_null(s, 8);
+			sqlite3_bind_int64(s, 9, v->root_refs);
+			sqlite3_bind_int64(s, 10, v->block_refs);
+		}
+		if (store_step(s) != 0)
+			return -1;
+	}
+
+	s = st[ST_EDGE];
+	for (k = 0; k < d->nedges; k++) {
+		const struct scan_edge *e = &d->edges[k];
+
+		sqlite3_bind_int(s, 1, id);
+		sqlite3_bind_int64(s, 2, (sqlite3_int64)d->blocks[e->from].addr);
+		sqlite3_bind_int64(s, 3, (sqlite3_int64)e->offset);
+		sqlite3_bind_int64(s, 4, (sqlite3_int64)d->blocks[e->to].addr);
+		sqlite3_bind_int(s, 5, e->interior);
 		if (store_step(s) != 0)
 			return -1;
 	}

@@ -1,0 +1,1803 @@
+/*
+ * The leak scan: at a full snapshot, which live blocks the program can still reach, and how the
+ * ones it cannot reach hang together.  It uses memcheck's names and definitions, on a
+ * conservative scan of the process's memory: any aligned word whose value falls inside a live
+ * block is taken for a pointer to it.
+ *
+ * Stopping the world.  The snapshot holds the world lock (no traced block can be freed or added)
+ * and calls scan_collect(), which stops every other thread of the process (/proc/self/task) but
+ * heapscope's writer.  Each gets the stop signal (SIGRTMAX-3, or the next lower real-time signal
+ * whose action is the default, see scan_install) by tgkill; the handler stores the interrupted
+ * general registers and its thread pointer in the thread's slot, acknowledges through a futex and
+ * waits on another until released.  A thread that blocks the signal, is stopped by a debugger
+ * or job control, or has not answered after SCAN_STOP_WAIT seconds is scanned without its
+ * registers, from the stack pointer the kernel shows in /proc/self/task/TID/syscall; if even
+ * that is missing, its stack is left out and one warning says so.  While threads are stopped
+ * heapscope makes system calls and nothing else: no malloc, no lock, no stdio.
+ *
+ * Roots: the writable PT_LOAD segments, rounded to whole pages, of every loaded object but
+ * libheapscope.so (.data, .bss); each thread's stack from its stack pointer (less the 128-byte
+ * red zone of the x86-64 ABI) up to the top of its mapping, or for a thread other than the main
+ * one up to the end of its thread control block, which glibc puts at the top of the stack with
+ * the static TLS just below; each thread's general registers (the calling thread's callee-saved
+ * ones, the others being dead across the call); each thread's static TLS and TCB,
+ * [fs - static TLS size, fs + sizeof (struct pthread)), never below a stack pointer on the same
+ * mapping; its DTV, which leads to the dynamic TLS blocks (malloc'd, so reached as blocks) and
+ * which glibc points at 16 bytes past its start: that pointer is taken for a pointer to the
+ * start, or every thread's DTV would be "possibly lost"; the program's anonymous mmap regions
+ * (map.c) where they are writable now, unless they hold heap blocks (then they are some
+ * allocator's arena, whose free memory must not keep blocks alive); and the blocks that the
+ * dynamic loader allocated itself (see scan_loader_roots).  Never heapscope's own memory
+ * (mem_map'd, or in this library) and never the heap's free memory.  Root memory is clipped to
+ * the readable mappings of /proc/self/maps, read while the threads are stopped, and then copied
+ * with process_vm_readv, which fails where a plain read would fault.
+ *
+ * Blocks, sorted by address, get extents spans[i] = [start, start + max(size, 1)) and an index
+ * for "which block holds address v": a hash table of 16 MiB chunks, each entry the range of
+ * blocks starting in it ([first, last)); chunks that a large block only crosses get an entry too,
+ * an empty range whose predecessor is that block.  Chunks of SCAN_DENSE blocks or more also get a
+ * table of 256-byte granules, so that the search there is a short walk back instead of a binary
+ * search.  Every aligned word of every live block that falls in a live block is an edge, kept in
+ * compressed rows: block i's edges are [edge_first[i], edge_first[i + 1]).  One kind of word is
+ * not taken for a pointer: glibc's malloc keeps pointers to chunk headers (the top chunk, its
+ * bins, in main_arena, which is in libc's .data), and the header of the chunk after a block lies
+ * in the block's last 8 bytes when the requested size reaches into that chunk's prev_size word;
+ * a word equal to that header's address, as the block's own size word says, is the allocator's
+ * and would make every such block next to free memory look "possibly lost".
+ *
+ * Classification, once the threads run again: REACHABLE is every block reached from a root by a
+ * chain of pointers to block starts; POSSIBLY every other block reached from a root at all (some
+ * link of every chain is an interior pointer); the rest is unreachable.  Its strongly connected
+ * components (iterative Tarjan) form a DAG; in each source component (no edge comes in from
+ * another unreachable block) the block of lowest address is DEFINITELY lost and every other
+ * unreachable block INDIRECTLY: memcheck's cliques, whose leader in a pure cycle is also the first
+ * block in address order.  Leaked cycles are the components with an edge inside (two blocks or
+ * more, or one pointing at itself), numbered from 1 in the address order of their lowest blocks.
+ *
+ * Invariants after scan_collect() (checked in debug builds):
+ *	spans[i].start <= spans[i + 1].start
+ *	edge_first[0] == 0 <= ... <= edge_first[n] == nedges, edge_to[e] < n
+ *	sum of block_refs == edges whose two ends differ (short of saturation)
+ */
+#include "config.h"
+
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <assert.h>
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <link.h>
+#include <linux/futex.h>
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define SCAN_RED_ZONE 128		/* bytes below the stack pointer that leaf code may use */
+#define SCAN_STOP_WAIT 2		/* seconds to wait for the signalled threads to stop */
+#define SCAN_BLOCKED_WAIT 100000000	/* ns to wait for a running thread to unblock the signal */
+#define SCAN_SLOTS 65536		/* threads that can be stopped; more: no scan */
+#define SCAN_CHUNK_SHIFT 24		/* index chunks of 16 MiB */
+#define SCAN_GRAN_SHIFT 8		/* granules of 256 bytes in dense chunks */
+#define SCAN_GRANS (1u << (SCAN_CHUNK_SHIFT - SCAN_GRAN_SHIFT))
+#define SCAN_DENSE 2048			/* blocks from which a chunk gets a granule table */
+#define SCAN_NO_CHUNK UINTPTR_MAX	/* key of an empty slot of the chunk table */
+#define SCAN_BUF (256 * 1024)		/* bytes of root memory copied at a time */
+#define SCAN_DTV_AT 8			/* offset of the DTV pointer in glibc's TCB (tcbhead_t) */
+#define SCAN_DTV_SKEW 16		/* the DTV pointer is its block's start + one dtv_t */
+#define SCAN_TLS_GUESS 65536		/* static TLS bytes assumed when glibc does not say */
+#define SCAN_TCB_GUESS 4096		/* bytes of struct pthread assumed likewise */
+#define PAGE 4096
+
+/* A thread's slot during a stop; written by its own stop handler. */
+enum {
+	SLOT_NEW,		/* listed, nothing sent yet (or to be looked at again) */
+	SLOT_SENT,		/* sent the stop signal */
+	SLOT_CLAIMED,		/* its handler is filling in regs, sp and fs */
+	SLOT_STOPPED,		/* waiting in the handler: regs, sp and fs are valid */
+	SLOT_PASSIVE,		/* not stopped (signal blocked, traced, too slow): sp at best */
+	SLOT_GONE		/* exited, or a zombie */
+};
+struct scan_slot {
+	pid_t tid;		/* kernel thread id */
+	atomic_int state;	/* SLOT_* */
+	uintptr_t fs;		/* thread pointer (its TCB), 0 if unknown */
+	uintptr_t sp;		/* stack pointer where it stopped, 0 if unknown */
+	uintptr_t regs[16];	/* general registers (gregs R8..RSP), if SLOT_STOPPED */
+};
+
+/* A range of memory, [start, end). */
+struct scan_range {
+	uintptr_t start;	/* first byte */
+	uintptr_t end;		/* one past the last */
+};
+
+/* A readable mapping of /proc/self/maps. */
+struct scan_map {
+	uintptr_t start;	/* first byte */
+	uintptr_t end;		/* one past the last */
+	int writable;		/* 1 if mapped with write permission */
+};
+
+/* An entry of the chunk table: the blocks starting in one 16 MiB chunk. */
+struct scan_chunk {
+	uintptr_t key;		/* address >> SCAN_CHUNK_SHIFT; SCAN_NO_CHUNK = empty slot */
+	uint32_t first;		/* index of the first block starting at or after the chunk */
+	uint32_t last;		/* index of the first block starting at or after the next one */
+	uint32_t *gran;		/* gran[g]: first block starting at or after granule g, gran[SCAN_GRANS]
+				   == last; NULL for chunks of fewer than SCAN_DENSE blocks */
+};
+
+/* Bits of scan_work.flags[i]. */
+#define SCAN_ROOT_START 1	/* a root points at the block's start */
+#define SCAN_ROOT_INTERIOR 2	/* a root points inside it */
+
+/* The state of one scan, from scan_collect() to scan_classify() (snap_lock held). */
+struct scan_work {
+	size_t n;			/* blocks */
+	struct scan_range *spans;	/* spans[i] = [start, start + max(size, 1)) of blocks[i] */
+	uintptr_t heap_lo;		/* spans[0].start */
+	uintptr_t heap_span;		/* highest end - heap_lo: v may be in a block iff
+					   v - heap_lo < heap_span */
+	struct scan_chunk *chunks;	/* the chunk table, open addressing, at most half full */
+	size_t chunk_slots;		/* its slots, a power of two */
+	int chunk_shift;		/* 64 - log2(chunk_slots) */
+	struct scan_map *maps;		/* readable mappings in address order, [vvar] and
+					   [vsyscall] left out */
+	size_t nmaps;			/* entries in maps */
+	size_t maps_cap;		/* entries mapped */
+	struct scan_range *roots;	/* root memory, each piece inside one readable mapping */
+	size_t nroots;			/* entries in roots */
+	size_t roots_cap;		/* entries mapped */
+	uintptr_t *buf;			/* SCAN_BUF bytes into which roots are copied */
+	int direct;			/* 1: process_vm_readv is refused; read roots in place */
+	uint32_t *root_refs;		/* root_refs[i]: root words pointing into block i */
+	uint32_t *block_refs;		/* block_refs[i]: words of other blocks pointing into it */
+	uint8_t *flags;			/* flags[i]: SCAN_ROOT_* */
+	size_t *edge_first;		/* block i's edges: [edge_first[i], edge_first[i + 1]) */
+	uint32_t *edge_to;		/* edge_to[e]: the block pointed into */
+	uint64_t *edge_off;		/* edge_off[e]: byte offset in the source << 1 | interior */
+	size_t nedges;			/* edges */
+	size_t edges_cap;		/* entries mapped in edge_to and edge_off */
+	uintptr_t self_regs[7];		/* the calling thread's rbx, rbp, r12-r15, rsp */
+	size_t nslots;			/* slots of this stop */
+	int missed;			/* threads whose stack could not be found */
+};
+
+static struct scan_work work;		/* the scan in progress */
+
+/* Persistent state: the stop signal, the slots, what is known of TLS and loaded objects. */
+static int scan_signal;			/* the stop signal, 0 until installed */
+static atomic_int scan_stopping;	/* generation of the stop in progress, 0 when none; the
+					   stopped threads wait on it as a futex */
+static atomic_int scan_acks;		/* bumped as each thread stops; the stopper waits on it */
+static int scan_generation;		/* of the last stop */
+static struct scan_slot *scan_slots;	/* SCAN_SLOTS slots, mapped once, never moved */
+static atomic_size_t scan_nslots;	/* slots in use in this stop */
+static uintptr_t scan_main_fs;		/* the main thread's thread pointer */
+static size_t scan_tls_size;		/* glibc's static TLS size: the TLS below the thread
+					   pointer plus the TCB */
+static size_t scan_tcb_size;		/* sizeof (struct pthread): TCB bytes from the pointer */
+static struct scan_range *scan_objs;	/* writable segments of loaded objects, page-rounded */
+static size_t scan_nobjs;		/* entries in scan_objs */
+static size_t scan_objs_cap;		/* entries mapped */
+static int scan_objs_failed;		/* 1 when scan_objs ran out of memory */
+static void (*scan_tls_info)(size_t *, size_t *);	/* glibc's _dl_get_tls_static_info */
+static const uint32_t *scan_tcb_info;	/* glibc's _thread_db_sizeof_pthread */
+static uintptr_t scan_loader_probe;	/* an address in the dynamic loader's code, 0 if unknown */
+static struct scan_range scan_loader[4];	/* the dynamic loader's executable segments */
+static int scan_nloader;		/* entries in scan_loader */
+static atomic_int scan_warned;		/* 1 once a scan problem was reported */
+
+/* Says CAUSE once per process: later problems would only repeat it. */
+static void
+scan_warn(const char *cause)
+{
+	if (!atomic_exchange(&scan_warned, 1))
+		log_warn("%s", cause);
+}
+
+/* The futex system call on WORD: OP is FUTEX_WAIT_PRIVATE or FUTEX_WAKE_PRIVATE. */
+static long
+scan_futex(atomic_int *word, int op, int val, const struct timespec *timeout)
+{
+	return syscall(SYS_futex, word, op, val, timeout, NULL, 0);
+}
+
+/* Returns the thread pointer of the calling thread: glibc's TCB, whose first word points at it. */
+static inline uintptr_t
+scan_thread_pointer(void)
+{
+	uintptr_t fs;
+
+	__asm__ volatile("mov %%fs:0, %0" : "=r"(fs));
+	return fs;
+}
+
+/* Maps room for N entries of SIZE bytes (at least one); NULL if out of memory. */
+static void *
+scan_array(size_t n, size_t size)
+{
+	size_t bytes;
+
+	if (__builtin_mul_overflow(n ? n : 1, size, &bytes))
+		return NULL;
+	return mem_map(bytes);
+}
+
+/* Unmaps what scan_array(N, SIZE) mapped (NULL is fine). */
+static void
+scan_unarray(void *p, size_t n, size_t size)
+{
+	mem_unmap(p, (n ? n : 1) * size);
+}
+
+/* Makes room for NEED entries of SIZE bytes in *P of *CAP entries; -1 if out of memory. */
+static int
+scan_room(void **p, size_t *cap, size_t need, size_t size)
+{
+	size_t ncap = *cap ? *cap : 256;
+	void *q;
+
+	if (need <= *cap)
+		return 0;
+	while (ncap < need)
+		ncap *= 2;
+	if ((q = mem_grow(*p, *cap * size, ncap * size)) == NULL)
+		return -1;
+	*p = q;
+	*cap = ncap;
+	return 0;
+}
+
+/* Writes "/proc/self/task/TID/NAME" into BUF (64 bytes) without stdio. */
+static void
+scan_task_path(char *buf, pid_t tid, const char *name)
+{
+	char digits[16];
+	int n = 0;
+	size_t k;
+
+	do
+		digits[n++] = '0' + tid % 10;
+	while ((tid /= 10) > 0 && n < 15);
+	memcpy(buf, "/proc/self/task/", 16);
+	k = 16;
+	while (n > 0)
+		buf[k++] = digits[--n];
+	buf[k++] = '/';
+	while (*name != '\0' && k < 63)
+		buf[k++] = *name++;
+	buf[k] = '\0';
+}
+
+/* Reads a small file into BUF of CAP bytes, NUL-terminated; returns its length or -1. */
+static ssize_t
+scan_read_small(const char *path, char *buf, size_t cap)
+{
+	ssize_t n = 0, r;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	while ((size_t)n < cap - 1 && (r = read(fd, buf + n, cap - 1 - n)) > 0)
+		n += r;
+	close(fd);
+	buf[n] = '\0';
+	return n;
+}
+
+/* Parses a hexadecimal number at *S (an optional 0x first), advancing *S past it. */
+static uintptr_t
+scan_hex(const char **s)
+{
+	const char *p = *s;
+	uintptr_t v = 0;
+	int d;
+
+	if (p[0] == '0' && p[1] == 'x')
+		p += 2;
+	for (;; p++) {
+		if (*p >= '0' && *p <= '9')
+			d = *p - '0';
+		else if (*p >= 'a' && *p <= 'f')
+			d = *p - 'a' + 10;
+		else if (*p >= 'A' && *p <= 'F')
+			d = *p - 'A' + 10;
+		else
+			break;
+		v = v << 4 | d;
+	}
+	*s = p;
+	return v;
+}
+
+/*
+ * Sorts N blocks by address: an LSD radix sort, 16 bits a pass from bit 3 up to the highest bit
+ * set in any address, through mem_map'd scratch.  Returns 0, or -1 if out of memory.
+ */
+int
+scan_sort(struct block *b, size_t n)
+{
+	struct block *tmp, *src = b, *dst, *swap;
+	size_t *count, i, sum, c;
+	uintptr_t any = 0;
+	int shift;
+
+	if (n < 2)
+		return 0;
+	for (i = 0; i < n; i++)
+		any |= b[i].addr;
+	tmp = mem_map(n * sizeof *tmp);
+	count = mem_map(65536 * sizeof *count);
+	if (tmp == NULL || count == NULL) {
+		mem_unmap(tmp, n * sizeof *tmp);
+		mem_unmap(count, 65536 * sizeof *count);
+		return -1;
+	}
+	dst = tmp;
+	for (shift = 3; shift < 64 && (any >> shift) != 0; shift += 16) {
+		memset(count, 0, 65536 * sizeof *count);
+		for (i = 0; i < n; i++)
+			count[(src[i].addr >> shift) & 0xffff]++;
+		for (i = sum = 0; i < 65536; i++) {
+			c = count[i];
+			count[i] = sum;
+			sum += c;
+		}
+		for (i = 0; i < n; i++)
+			dst[count[(src[i].addr >> shift) & 0xffff]++] = src[i];
+		swap = src;
+		src = dst;
+		dst = swap;
+	}
+	if (src != b)
+		memcpy(b, src, n * sizeof *b);
+	mem_unmap(tmp, n * sizeof *tmp);
+	mem_unmap(count, 65536 * sizeof *count);
+	return 0;
+}
+
+/*
+ * The stop signal's handler, in the thread being stopped: keeps its registers and thread
+ * pointer in its slot, says so, and waits until released.  Async-signal-safe: system calls and
+ * atomics only.  A signal that heapscope did not send, or that comes after its stop ended (a
+ * thread that unblocked it late), changes nothing.
+ */
+static void
+scan_on_stop(int sig, siginfo_t *si, void *ctx)
+{
+	const ucontext_t *uc = ctx;
+	struct scan_slot *s = NULL;
+	int saved = errno, gen, want = SLOT_SENT;
+	size_t i, n;
+	pid_t tid;
+
+	(void)sig;
+	gen = atomic_load(&scan_stopping);
+	if (gen == 0 || si->si_code != SI_TKILL || si->si_pid != syscall(SYS_getpid))
+		goto out;
+	tid = syscall(SYS_gettid);
+	n = atomic_load(&scan_nslots);
+	for (i = 0; i < n; i++) {
+		if (scan_slots[i].tid == tid) {
+			s = &scan_slots[i];
+			break;
+		}
+	}
+	if (s == NULL)
+		goto out;
+	if (!atomic_compare_exchange_strong(&s->state, &want, SLOT_CLAIMED))
+		goto out;	/* the stopper gave up on it: run on */
+	for (i = 0; i < 16; i++)
+		s->regs[i] = (uintptr_t)uc->uc_mcontext.gregs[REG_R8 + i];
+	s->sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+	s->fs = scan_thread_pointer();
+	atomic_store(&s->state, SLOT_STOPPED);
+	atomic_fetch_add(&scan_acks, 1);
+	scan_futex(&scan_acks, FUTEX_WAKE_PRIVATE, 1, NULL);
+	while (atomic_load(&scan_stopping) == gen)
+		scan_futex(&scan_stopping, FUTEX_WAIT_PRIVATE, gen, NULL);
+out:
+	errno = saved;
+}
+
+/*
+ * Makes sure the stop signal is installed: the first of SIGRTMAX-3 down to SIGRTMAX-7 that is
+ * not the snapshot signal and whose action is the default (or already ours).  The program may
+ * take it over later; then the next scan moves to another.  Returns 0, or -1 if none is free.
+ */
+static int
+scan_install(void)
+{
+	struct sigaction sa, old;
+	int sig, ours;
+
+	if (scan_signal != 0 && sigaction(scan_signal, NULL, &old) == 0 &&
+	    (old.sa_flags & SA_SIGINFO) && old.sa_sigaction == scan_on_stop)
+		return 0;
+	for (sig = SIGRTMAX - 3; sig >= SIGRTMAX - 7 && sig >= SIGRTMIN; sig--) {
+		if (sig == hs_cfg.signal || sigaction(sig, NULL, &old) != 0)
+			continue;
+		ours = (old.sa_flags & SA_SIGINFO) && old.sa_sigaction == scan_on_stop;
+		if (!ours && ((old.sa_flags & SA_SIGINFO) || old.sa_handler != SIG_DFL))
+			continue;	/* the program's */
+		memset(&sa, 0, sizeof sa);
+		sa.sa_sigaction = scan_on_stop;
+		sa.sa_flags = SA_SIGINFO | SA_RESTART;
+		sigfillset(&sa.sa_mask);	/* nothing else runs on a stopped thread */
+		if (sigaction(sig, &sa, NULL) != 0)
+			continue;
+		scan_signal = sig;
+		return 0;
+	}
+	return -1;
+}
+
+/*
+ * Notes what is known of the main thread and looks up what glibc tells its debuggers (guesses
+ * are used where it does not); called once by the constructor, in the main thread.  dlsym takes
+ * the dynamic loader's lock, which a thread in dlopen may hold while it waits for a snapshot:
+ * this is the one time heapscope holds none of its own.
+ */
+void
+scan_init(void)
+{
+	scan_main_fs = scan_thread_pointer();
+	scan_tls_info = (void (*)(size_t *, size_t *))dlsym(RTLD_DEFAULT,
+	    "_dl_get_tls_static_info");
+	scan_tcb_info = dlsym(RTLD_DEFAULT, "_thread_db_sizeof_pthread");
+	scan_loader_probe = (uintptr_t)dlsym(RTLD_DEFAULT, "__tls_get_addr");
+}
+
+/* In a forked child: the thread that forked is the main thread now. */
+void
+scan_atfork_child(void)
+{
+	scan_main_fs = scan_thread_pointer();
+	atomic_store(&scan_stopping, 0);
+}
+
+/* Returns 1 if ADDR is in one of the PT_LOAD segments of the object INFO describes. */
+static int
+scan_object_has(const struct dl_phdr_info *info, uintptr_t addr)
+{
+	const ElfW(Phdr) *ph;
+	uintptr_t a;
+	int k;
+
+	for (k = 0; k < info->dlpi_phnum; k++) {
+		ph = &info->dlpi_phdr[k];
+		a = info->dlpi_addr + ph->p_vaddr;
+		if (ph->p_type == PT_LOAD && addr >= a && addr - a < ph->p_memsz)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * dl_iterate_phdr callback: adds the writable segments of every object but this library, and
+ * notes the executable segments of the dynamic loader.
+ */
+static int
+scan_visit(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	const ElfW(Phdr) *ph;
+	uintptr_t a;
+	int k;
+
+	(void)size;
+	(void)arg;
+	if (scan_object_has(info, (uintptr_t)scan_visit))
+		return 0;	/* heapscope's own data is no root */
+	if (scan_loader_probe != 0 && scan_object_has(info, scan_loader_probe)) {
+		for (k = 0; k < info->dlpi_phnum && scan_nloader < 4; k++) {
+			ph = &info->dlpi_phdr[k];
+			if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
+				continue;
+			a = info->dlpi_addr + ph->p_vaddr;
+			scan_loader[scan_nloader].start = a;
+			scan_loader[scan_nloader++].end = a + ph->p_memsz;
+		}
+	}
+	for (k = 0; k < info->dlpi_phnum; k++) {
+		ph = &info->dlpi_phdr[k];
+		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_W) || ph->p_memsz == 0)
+			continue;
+		if (scan_room((void **)&scan_objs, &scan_objs_cap, scan_nobjs + 1,
+		    sizeof *scan_objs) != 0) {
+			scan_objs_failed = 1;
+			return 1;
+		}
+		a = info->dlpi_addr + ph->p_vaddr;
+		scan_objs[scan_nobjs].start = a & ~(uintptr_t)(PAGE - 1);
+		scan_objs[scan_nobjs].end = (a + ph->p_memsz + PAGE - 1) & ~(uintptr_t)(PAGE - 1);
+		scan_nobjs++;
+	}
+	return 0;
+}
+
+/*
+ * Gets ready for a scan, before the world lock (the dynamic loader's lock is not to be taken
+ * while threads are stopped): the stop signal, the TLS layout, the writable segments of the
+ * loaded objects.  Returns 0, or -1 having warned (the snapshot then goes unscanned).
+ */
+int
+scan_prepare(void)
+{
+	size_t size = 0, align = 0;
+
+	if (scan_slots == NULL &&
+	    (scan_slots = scan_array(SCAN_SLOTS, sizeof *scan_slots)) == NULL) {
+		scan_warn("out of memory for the leak scan; snapshots go unscanned");
+		return -1;
+	}
+	if (scan_install() != 0) {
+		scan_warn("no free real-time signal to stop threads with; snapshots go unscanned");
+		return -1;
+	}
+	if (scan_tls_info != NULL)
+		scan_tls_info(&size, &align);
+	scan_tls_size = size != 0 ? size : SCAN_TLS_GUESS;
+	scan_tcb_size = scan_tcb_info != NULL && *scan_tcb_info != 0 ? *scan_tcb_info :
+	    SCAN_TCB_GUESS;
+	scan_nobjs = 0;
+	scan_objs_failed = 0;
+	scan_nloader = 0;
+	dl_iterate_phdr(scan_visit, NULL);
+	if (scan_objs_failed) {
+		scan_warn("out of memory for the leak scan; snapshots go unscanned");
+		return -1;
+	}
+	return 0;
+}
+
+/* Adds the threads of /proc/self/task that have no slot yet; returns how many, or -1. */
+static int
+scan_list_threads(pid_t self, pid_t spare)
+{
+	char buf[4096];
+	const char *name;
+	long nread, off;
+	size_t i, n;
+	pid_t tid;
+	int fd, added = 0;
+
+	if ((fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -1;
+	while ((nread = syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0) {
+		for (off = 0; off < nread;
+		    off += ((const struct dirent64 *)(buf + off))->d_reclen) {
+			name = ((const struct dirent64 *)(buf + off))->d_name;
+			if (*name < '0' || *name > '9')
+				continue;
+			for (tid = 0; *name >= '0' && *name <= '9'; name++)
+				tid = tid * 10 + (*name - '0');
+			if (tid == self || tid == spare)
+				continue;
+			n = atomic_load(&scan_nslots);
+			for (i = 0; i < n && scan_slots[i].tid != tid; i++)
+				;
+			if (i < n)
+				continue;
+			if (n == SCAN_SLOTS) {
+				close(fd);
+				return -1;
+			}
+			memset(&scan_slots[n], 0, sizeof scan_slots[n]);
+			scan_slots[n].tid = tid;
+			atomic_store(&scan_slots[n].state, SLOT_NEW);
+			atomic_store(&scan_nslots, n + 1);
+			added++;
+		}
+	}
+	close(fd);
+	return nread < 0 ? -1 : added;
+}
+
+/*
+ * Reads /proc/self/task/TID/syscall: for a thread asleep in the kernel, its system call number
+ * (-1 if asleep outside one), first argument and user stack pointer.  Returns 1, or 0 if it is
+ * running (nothing to be had) or the file cannot be read.
+ */
+static int
+scan_task_syscall(pid_t tid, long *nr, uintptr_t *arg1, uintptr_t *sp)
+{
+	char path[64], text[512];
+	const char *p, *last = NULL, *before = NULL, *second = NULL;
+	int tokens = 0;
+
+	scan_task_path(path, tid, "syscall");
+	if (scan_read_small(path, text, sizeof text) <= 0 || text[0] == 'r')
+		return 0;	/* "running" */
+	/* "NR ARG1 ... ARG6 SP PC", or "-1 SP PC". */
+	for (p = text; *p != '\0' && *p != '\n'; p++) {
+		if (p == text || p[-1] == ' ') {
+			if (++tokens == 2)
+				second = p;
+			before = last;
+			last = p;
+		}
+	}
+	if (tokens < 3)
+		return 0;
+	*nr = text[0] == '-' ? -1 : 0;
+	for (p = text[0] == '-' ? text + 1 : text; *p >= '0' && *p <= '9'; p++)
+		*nr = *nr * 10 + (*p - '0');
+	*arg1 = scan_hex(&second);
+	*sp = scan_hex(&before);
+	return 1;
+}
+
+/*
+ * Sends the stop signal to the thread of slot S, unless it is gone, cannot run its handler
+ * (stopped by a debugger or job control), blocks the signal, or waits for it in sigwait() and
+ * the like, which would take it for the program's (the kernel unblocks the awaited signals for
+ * the wait, so its mask does not show them).  Sets the slot's state: SLOT_PASSIVE (with its
+ * stack pointer) for a thread that will not stop; it stays SLOT_NEW if it blocks the signal
+ * but runs, so that neither is to be had yet (a thread being born blocks every signal a while).
+ */
+static void
+scan_signal_thread(struct scan_slot *s)
+{
+	char path[64], status[4096];
+	struct iovec local, remote;
+	uint64_t blocked = 0, awaited = 0, bit = 1ull << (scan_signal - 1);
+	uintptr_t arg1, sp;
+	const char *p;
+	char state = 'R';
+	long nr;
+
+	scan_task_path(path, s->tid, "status");
+	if (scan_read_small(path, status, sizeof status) < 0) {
+		atomic_store(&s->state, SLOT_GONE);
+		return;
+	}
+	if ((p = strstr(status, "\nState:")) != NULL) {
+		for (p += 7; *p == ' ' || *p == '\t'; p++)
+			;
+		state = *p;
+	}
+	if ((p = strstr(status, "\nSigBlk:")) != NULL) {
+		for (p += 8; *p == ' ' || *p == '\t'; p++)
+			;
+		blocked = scan_hex(&p);
+	}
+	if (state == 'Z' || state == 'X') {
+		atomic_store(&s->state, SLOT_GONE);
+		return;
+	}
+	if (state == 'T' || state == 't' || (blocked & bit)) {
+		if (scan_task_syscall(s->tid, &nr, &arg1, &s->sp))
+			atomic_store(&s->state, SLOT_PASSIVE);
+		return;
+	}
+	if (state != 'R' && scan_task_syscall(s->tid, &nr, &arg1, &sp) &&
+	    nr == SYS_rt_sigtimedwait) {
+		s->sp = sp;
+		local.iov_base = &awaited;
+		local.iov_len = sizeof awaited;
+		remote.iov_base = (void *)arg1;
+		remote.iov_len = sizeof awaited;
+		/* Unreadable: assume the worst. */
+		if (syscall(SYS_process_vm_readv, (pid_t)syscall(SYS_getpid), &local, 1UL,
+		    &remote, 1UL, 0UL) != (long)sizeof awaited || (awaited & bit)) {
+			atomic_store(&s->state, SLOT_PASSIVE);
+			return;
+		}
+	}
+	atomic_store(&s->state, SLOT_SENT);
+	if (syscall(SYS_tgkill, (pid_t)syscall(SYS_getpid), s->tid, scan_signal) != 0)
+		atomic_store(&s->state, errno == ESRCH ? SLOT_GONE : SLOT_PASSIVE);
+}
+
+/* Waits until every signalled thread has stopped, or DEADLINE passes; 1 if all stopped. */
+static int
+scan_wait(const struct timespec *deadline)
+{
+	struct timespec now, step;
+	size_t i, n;
+	int acks, waiting, state;
+	long ns;
+
+	for (;;) {
+		acks = atomic_load(&scan_acks);
+		n = atomic_load(&scan_nslots);
+		for (i = waiting = 0; i < n; i++) {
+			state = atomic_load(&scan_slots[i].state);
+			waiting += state == SLOT_SENT || state == SLOT_CLAIMED;
+		}
+		if (waiting == 0)
+			return 1;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		ns = (deadline->tv_sec - now.tv_sec) * 1000000000L +
+		    (deadline->tv_nsec - now.tv_nsec);
+		if (ns <= 0)
+			return 0;
+		step.tv_sec = 0;
+		step.tv_nsec = ns < 10000000 ? ns : 10000000;
+		scan_futex(&scan_acks, FUTEX_WAIT_PRIVATE, acks, &step);
+	}
+}
+
+/* Lets the stopped threads run again. */
+static void
+scan_resume(void)
+{
+	atomic_store(&scan_stopping, 0);
+	scan_futex(&scan_stopping, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
+}
+
+/*
+ * Stops every thread of the process but the caller and SPARE (heapscope's writer, 0 if none).
+ * Threads that appear meanwhile are stopped too; threads that cannot be stopped by the deadline
+ * are left SLOT_PASSIVE, with the stack pointer the kernel shows if any.  Returns 0, or -1
+ * (threads cannot be listed, or too many): then none is left stopped.
+ */
+static int
+scan_stop(pid_t spare)
+{
+	struct timespec start, deadline, soon, now;
+	pid_t self = syscall(SYS_gettid);
+	size_t i, n;
+	int round, added, pending, all, want;
+	long ns;
+
+	if (++scan_generation <= 0)
+		scan_generation = 1;
+	atomic_store(&scan_nslots, 0);
+	atomic_store(&scan_acks, 0);
+	atomic_store(&scan_stopping, scan_generation);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	deadline = start;
+	deadline.tv_sec += SCAN_STOP_WAIT;
+	for (round = 0;; round++) {
+		if ((added = scan_list_threads(self, spare)) < 0) {
+			scan_resume();
+			return -1;
+		}
+		n = atomic_load(&scan_nslots);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		ns = (now.tv_sec - start.tv_sec) * 1000000000L + (now.tv_nsec - start.tv_nsec);
+		for (i = pending = 0; i < n; i++) {
+			if (atomic_load(&scan_slots[i].state) != SLOT_NEW)
+				continue;
+			scan_signal_thread(&scan_slots[i]);
+			/* Still blocking it after a while: it means to (a busy loop, say). */
+			want = SLOT_NEW;
+			if (ns >= SCAN_BLOCKED_WAIT)
+				atomic_compare_exchange_strong(&scan_slots[i].state, &want,
+				    SLOT_PASSIVE);
+			pending += atomic_load(&scan_slots[i].state) == SLOT_NEW;
+		}
+		soon = now;
+		if ((soon.tv_nsec += 2000000) >= 1000000000) {
+			soon.tv_sec++;
+			soon.tv_nsec -= 1000000000;
+		}
+		all = scan_wait(pending ? &soon : &deadline);
+		/* Done when a second look at the task list found nobody new. */
+		if (all && pending == 0 && added == 0 && round > 0)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec > deadline.tv_sec ||
+		    (now.tv_sec == deadline.tv_sec && now.tv_nsec >= deadline.tv_nsec))
+			break;
+	}
+	work.nslots = atomic_load(&scan_nslots);
+	for (i = 0; i < work.nslots; i++) {
+		struct scan_slot *s = &scan_slots[i];
+		uintptr_t arg1, sp;
+		long nr;
+
+		want = SLOT_SENT;
+		/* Too slow: from now on its handler finds its slot taken and returns at once. */
+		if (!atomic_compare_exchange_strong(&s->state, &want, SLOT_PASSIVE)) {
+			while (atomic_load(&s->state) == SLOT_CLAIMED)
+				__builtin_ia32_pause();	/* a few stores from stopping */
+		}
+		want = SLOT_NEW;
+		atomic_compare_exchange_strong(&s->state, &want, SLOT_PASSIVE);
+		if (atomic_load(&s->state) != SLOT_PASSIVE)
+			continue;
+		/* It may have moved on: the latest stack pointer, or the last known. */
+		if (scan_task_syscall(s->tid, &nr, &arg1, &sp))
+			s->sp = sp;
+		s->fs = s->tid == syscall(SYS_getpid) ? scan_main_fs : 0;
+	}
+	return 0;
+}
+
+/* Reads /proc/self/maps into work.maps (readable mappings only); 0 or -1. */
+static int
+scan_read_maps(void)
+{
+	size_t cap = 1 << 20, len = 0;
+	char *text, *grown;
+	const char *p, *eol, *name;
+	uintptr_t start, end;
+	ssize_t r;
+	int fd;
+
+	work.nmaps = 0;
+	if ((fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	if ((text = mem_map(cap)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	for (;;) {
+		if (len + 4096 >= cap) {
+			if ((grown = mem_grow(text, cap, cap * 2)) == NULL) {
+				r = -1;	/* a map cut short would lose roots */
+				break;
+			}
+			text = grown;
+			cap *= 2;
+		}
+		if ((r = read(fd, text + len, cap - len - 1)) <= 0)
+			break;
+		len += r;
+	}
+	close(fd);
+	if (r < 0) {
+		mem_unmap(text, cap);
+		return -1;
+	}
+	text[len] = '\0';
+	for (p = text; *p != '\0'; p = *eol ? eol + 1 : eol) {
+		eol = strchr(p, '\n');
+		if (eol == NULL)
+			eol = p + strlen(p);
+		start = scan_hex(&p);
+		if (*p++ != '-')
+			continue;
+		end = scan_hex(&p);
+		if (*p++ != ' ' || eol - p < 4 || p[0] != 'r')
+			continue;
+		name = memchr(p, '[', eol - p);
+		if (name != NULL && (strncmp(name, "[vvar", 5) == 0 ||
+		    strncmp(name, "[vsyscall]", 10) == 0))
+			continue;	/* reading these can fault */
+		if (scan_room((void **)&work.maps, &work.maps_cap, work.nmaps + 1,
+		    sizeof *work.maps) != 0) {
+			mem_unmap(text, cap);
+			return -1;
+		}
+		work.maps[work.nmaps].start = start;
+		work.maps[work.nmaps].end = end;
+		work.maps[work.nmaps].writable = p[1] == 'w';
+		work.nmaps++;
+	}
+	mem_unmap(text, cap);
+	return 0;
+}
+
+/* Returns the index of the first readable mapping that ends after A (nmaps if none). */
+static size_t
+scan_map_after(uintptr_t a)
+{
+	size_t lo = 0, hi = work.nmaps, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (work.maps[mid].end <= a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Returns the readable mapping that holds A, or NULL. */
+static const struct scan_map *
+scan_map_of(uintptr_t a)
+{
+	size_t i = scan_map_after(a);
+
+	return i < work.nmaps && work.maps[i].start <= a ? &work.maps[i] : NULL;
+}
+
+/* Puts blocks[0..n) into work.spans and builds the chunk index; 0 or -1 if out of memory. */
+static int
+scan_index(const struct block *b, size_t n)
+{
+	struct scan_chunk *c, *prev = NULL;
+	uintptr_t key, c0, c1, open = 0, hi = 0;
+	size_t i, count = 0, slots, h, g, j;
+	int bits;
+
+	for (i = 0; i < n; i++) {
+		work.spans[i].start = b[i].addr;
+		work.spans[i].end = b[i].addr + (b[i].size ? b[i].size : 1);
+		if (work.spans[i].end > hi)
+			hi = work.spans[i].end;
+		c0 = work.spans[i].start >> SCAN_CHUNK_SHIFT;
+		c1 = (work.spans[i].end - 1) >> SCAN_CHUNK_SHIFT;
+		if (count == 0 || c0 > open) {
+			count++;
+			open = c0;
+		}
+		if (c1 > open) {
+			count += c1 - open;
+			open = c1;
+		}
+	}
+	work.heap_lo = work.spans[0].start;
+	work.heap_span = hi - work.heap_lo;
+	for (slots = 16, bits = 4; slots < 2 * count; slots *= 2, bits++)
+		;
+	if ((work.chunks = scan_array(slots, sizeof *work.chunks)) == NULL)
+		return -1;
+	work.chunk_slots = slots;
+	work.chunk_shift = 64 - bits;
+	for (h = 0; h < slots; h++)
+		work.chunks[h].key = SCAN_NO_CHUNK;
+
+	/* Chunks in address order, so each entry's last is the next one's first. */
+	for (i = 0; i < n; i++) {
+		c0 = work.spans[i].start >> SCAN_CHUNK_SHIFT;
+		c1 = (work.spans[i].end - 1) >> SCAN_CHUNK_SHIFT;
+		for (key = prev == NULL || c0 > prev->key ? c0 : prev->key + 1; key <= c1; key++) {
+			h = (size_t)((key * 0x9e3779b97f4a7c15ull) >> work.chunk_shift);
+			while (work.chunks[h].key != SCAN_NO_CHUNK)
+				h = (h + 1) & (slots - 1);
+			c = &work.chunks[h];
+			c->key = key;
+			c->first = key == c0 ? i : i + 1;
+			if (prev != NULL)
+				prev->last = c->first;
+			prev = c;
+		}
+	}
+	prev->last = n;
+
+	/* Granule tables for the dense chunks. */
+	for (h = 0; h < slots; h++) {
+		c = &work.chunks[h];
+		if (c->key == SCAN_NO_CHUNK || c->last - c->first < SCAN_DENSE)
+			continue;
+		if ((c->gran = scan_array(SCAN_GRANS + 1, sizeof *c->gran)) == NULL)
+			return -1;
+		j = c->first;
+		for (g = 0; g < SCAN_GRANS; g++) {
+			key = (c->key << SCAN_CHUNK_SHIFT) + ((uintptr_t)g << SCAN_GRAN_SHIFT);
+			while (j < c->last && work.spans[j].start < key)
+				j++;
+			c->gran[g] = j;
+		}
+		c->gran[SCAN_GRANS] = c->last;
+	}
+	return 0;
+}
+
+/* Returns 1 + the index of the block holding V, or 0 if none does.  V is in the heap's range. */
+static inline uint32_t
+scan_find(uintptr_t v)
+{
+	const struct scan_chunk *c;
+	uintptr_t key = v >> SCAN_CHUNK_SHIFT;
+	size_t h = (size_t)((key * 0x9e3779b97f4a7c15ull) >> work.chunk_shift), g;
+	uint32_t lo, hi, mid, j;
+
+	for (;;) {
+		c = &work.chunks[h];
+		if (c->key == key)
+			break;
+		if (c->key == SCAN_NO_CHUNK)
+			return 0;
+		h = (h + 1) & (work.chunk_slots - 1);
+	}
+	if (c->gran != NULL) {
+		/* The last block starting at or before v is in [gran[g] - 1, gran[g + 1]). */
+		g = (v >> SCAN_GRAN_SHIFT) & (SCAN_GRANS - 1);
+		lo = c->gran[g];
+		j = c->gran[g + 1];
+		while (j > lo && work.spans[j - 1].start > v)
+			j--;
+	} else {
+		/* The first block starting after v, in [first, last]. */
+		lo = c->first;
+		hi = c->last;
+		while (lo < hi) {
+			mid = lo + (hi - lo) / 2;
+			if (work.spans[mid].start > v)
+				hi = mid;
+			else
+				lo = mid + 1;
+		}
+		j = lo;
+	}
+	if (j == 0 || v >= work.spans[j - 1].end)
+		return 0;
+	return j;
+}
+
+/* Returns 1 + the index of the block holding V, checking the range first; 0 if none. */
+static inline uint32_t
+scan_lookup(uintptr_t v)
+{
+	if (v - work.heap_lo >= work.heap_span)
+		return 0;
+	return scan_find(v);
+}
+
+/*
+ * Returns 1 if V, pointing into the last 8 bytes of block T, is the address of the next malloc
+ * chunk's header (see the top of the file) rather than a pointer into T.
+ */
+static int
+scan_chunk_header(uint32_t t, uintptr_t v)
+{
+	uintptr_t start = work.spans[t].start, size;
+
+	if (v + 8 < work.spans[t].end || (v & 15) != 0 || (start & (PAGE - 1)) < 8)
+		return 0;	/* glibc's headers are 16-aligned; start - 8 is on start's page */
+	size = *(const uintptr_t *)(start - 8) & ~(uintptr_t)7;
+	return v == start - 16 + size;
+}
+
+/* Counts a root word of value V. */
+static inline void
+scan_root_word(uintptr_t v)
+{
+	uint32_t t;
+
+	if ((t = scan_lookup(v)) == 0)
+		return;
+	t--;
+	if (v != work.spans[t].start && v + 8 >= work.spans[t].end && scan_chunk_header(t, v))
+		return;
+	if (work.root_refs[t] != UINT32_MAX)
+		work.root_refs[t]++;
+	work.flags[t] |= v == work.spans[t].start ? SCAN_ROOT_START : SCAN_ROOT_INTERIOR;
+}
+
+/*
+ * Adds the readable parts of [START, END) to the roots (WRITABLE: only parts writable now).
+ * Returns 0, or -1 if out of memory.
+ */
+static int
+scan_add_root(uintptr_t start, uintptr_t end, int writable)
+{
+	const struct scan_map *m;
+	uintptr_t a, e;
+	size_t i;
+
+	for (i = scan_map_after(start); i < work.nmaps && work.maps[i].start < end; i++) {
+		m = &work.maps[i];
+		if (writable && !m->writable)
+			continue;
+		a = m->start > start ? m->start : start;
+		e = m->end < end ? m->end : end;
+		if (scan_room((void **)&work.roots, &work.roots_cap, work.nroots + 1,
+		    sizeof *work.roots) != 0)
+			return -1;
+		work.roots[work.nroots].start = a;
+		work.roots[work.nroots].end = e;
+		work.nroots++;
+	}
+	return 0;
+}
+
+/* Copies LEN bytes at SRC to DST without faulting; returns the bytes copied up to a hole. */
+static size_t
+scan_copy(void *dst, uintptr_t src, size_t len)
+{
+	struct iovec local = { dst, len }, remote = { (void *)src, len };
+	ssize_t r;
+
+	if (!work.direct) {
+		r = syscall(SYS_process_vm_readv, (pid_t)syscall(SYS_getpid), &local, 1UL,
+		    &remote, 1UL, 0UL);
+		if (r >= 0)
+			return r;
+		if (errno == EFAULT)
+			return 0;
+		work.direct = 1;	/* refused (seccomp, old kernel): the maps must do */
+	}
+	memcpy(dst, (const void *)src, len);
+	return len;
+}
+
+/* Reads the word at A into *V; returns 1, or 0 where it cannot be read. */
+static int
+scan_peek(uintptr_t a, uintptr_t *v)
+{
+	if (scan_map_of(a) == NULL || scan_map_of(a + sizeof *v - 1) == NULL)
+		return 0;
+	return scan_copy(v, a, sizeof *v) == sizeof *v;
+}
+
+/* Scans the root memory [START, END) word by word. */
+static void
+scan_root_range(uintptr_t start, uintptr_t end)
+{
+	size_t len, got, i;
+
+	start = (start + 7) & ~(uintptr_t)7;
+	while (start < end && end - start >= 8) {
+		len = end - start < SCAN_BUF ? (end - start) & ~(size_t)7 : SCAN_BUF;
+		got = scan_copy(work.buf, start, len) & ~(size_t)7;
+		for (i = 0; i < got / 8; i++)
+			scan_root_word(work.buf[i]);
+		if (got < len)
+			start = ((start + got) | (PAGE - 1)) + 1;	/* skip the hole's page */
+		else
+			start += len;
+	}
+}
+
+/* Sorts the roots by start and merges those that overlap or touch. */
+static void
+scan_merge_roots(void)
+{
+	struct scan_range *r = work.roots, t;
+	size_t n = work.nroots, i, k, child, end;
+
+	/* Heap sort: no recursion, no malloc. */
+	for (i = n / 2; i-- > 0;) {
+		for (k = i; (child = 2 * k + 1) < n; k = child) {
+			if (child + 1 < n && r[child + 1].start > r[child].start)
+				child++;
+			if (r[k].start >= r[child].start)
+				break;
+			t = r[k], r[k] = r[child], r[child] = t;
+		}
+	}
+	for (end = n; end-- > 1;) {
+		t = r[0], r[0] = r[end], r[end] = t;
+		for (k = 0; (child = 2 * k + 1) < end; k = child) {
+			if (child + 1 < end && r[child + 1].start > r[child].start)
+				child++;
+			if (r[k].start >= r[child].start)
+				break;
+			t = r[k], r[k] = r[child], r[child] = t;
+		}
+	}
+	for (i = k = 0; i < n; i++) {
+		if (k > 0 && r[i].start <= r[k - 1].end) {
+			if (r[i].end > r[k - 1].end)
+				r[k - 1].end = r[i].end;
+		} else
+			r[k++] = r[i];
+	}
+	work.nroots = k;
+}
+
+/*
+ * Adds the roots of one thread: its stack from SP up (RED bytes below it too), its static TLS
+ * and TCB at FS, and its DTV.  MAIN: the process's main thread, whose TLS is not on its stack.
+ * SP or FS may be 0 (unknown).  Returns 0, or -1 if out of memory.
+ */
+static int
+scan_thread_roots(uintptr_t sp, uintptr_t fs, int main, size_t red)
+{
+	const struct scan_map *m;
+	uintptr_t lo, hi, dtv, len;
+	uint32_t t;
+
+	if (sp != 0) {
+		lo = sp > red ? sp - red : 0;
+		if ((t = scan_lookup(sp)) != 0) {
+			/* A stack the program malloc'd: the rest of the block is free heap. */
+			if (lo < work.spans[t - 1].start)
+				lo = work.spans[t - 1].start;
+			hi = work.spans[t - 1].end;
+		} else if ((m = scan_map_of(sp)) != NULL) {
+			if (lo < m->start)
+				lo = m->start;
+			hi = m->end;
+			/* The TCB tops a thread's stack: what lies above belongs to no one. */
+			if (!main && fs > sp && fs < hi && fs + scan_tcb_size < hi)
+				hi = fs + scan_tcb_size;
+		} else {
+			work.missed++;
+			hi = lo;
+		}
+		if (hi > lo && scan_add_root(lo, hi, 0) != 0)
+			return -1;
+	} else
+		work.missed++;
+	if (fs == 0)
+		return 0;
+	/* glibc's static size counts the TCB in; below fs is the rest. */
+	len = scan_tls_size > scan_tcb_size ? scan_tls_size - scan_tcb_size : scan_tls_size;
+	lo = fs > len ? fs - len : 0;
+	hi = fs + scan_tcb_size;
+	if (sp != 0 && sp < fs && lo < sp - red && scan_map_of(sp) == scan_map_of(fs))
+		lo = sp - red;	/* below the stack pointer is dead stack, not TLS */
+	if ((t = scan_lookup(fs)) != 0) {
+		if (lo < work.spans[t - 1].start)
+			lo = work.spans[t - 1].start;
+		if (hi > work.spans[t - 1].end)
+			hi = work.spans[t - 1].end;
+	} else if ((m = scan_map_of(fs)) != NULL) {
+		/* The sizes are upper bounds: never spill into a neighbouring mapping. */
+		if (lo < m->start)
+			lo = m->start;
+		if (hi > m->end)
+			hi = m->end;
+	}
+	if (scan_add_root(lo, hi, 0) != 0)
+		return -1;
+	if (!scan_peek(fs + SCAN_DTV_AT, &dtv) || dtv < SCAN_DTV_SKEW)
+		return 0;
+	if ((t = scan_lookup(dtv)) != 0) {
+		if (dtv == work.spans[t - 1].start + SCAN_DTV_SKEW)
+			work.flags[t - 1] |= SCAN_ROOT_START;
+		return 0;
+	}
+	/* A DTV the dynamic loader made before malloc was ours: its length, then its entries. */
+	if (!scan_peek(dtv - SCAN_DTV_SKEW, &len) || len > 65536)
+		return 0;
+	return scan_add_root(dtv - SCAN_DTV_SKEW, dtv + SCAN_DTV_SKEW * (len + 1), 0);
+}
+
+/* Returns 1 if a live block starts in [START, END). */
+static int
+scan_holds_block(uintptr_t start, uintptr_t end)
+{
+	size_t lo = 0, hi = work.n, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (work.spans[mid].start < start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < work.n && work.spans[lo].start < end;
+}
+
+/* Collects and scans every root; SELF: the calling thread is the program's.  0 or -1 (memory). */
+static int
+scan_roots(const struct snap_data *d, int self)
+{
+	const struct scan_slot *s;
+	pid_t main_tid = syscall(SYS_getpid);
+	size_t i;
+	int k;
+
+	work.nroots = 0;
+	work.missed = 0;
+	for (i = 0; i < scan_nobjs; i++) {
+		if (scan_add_root(scan_objs[i].start, scan_objs[i].end, 0) != 0)
+			return -1;
+	}
+	for (i = 0; i < d->nmaps; i++) {
+		const struct mapping *m = &d->maps[i];
+
+		if ((m->flags & MAP_ANONYMOUS) && !scan_holds_block(m->addr, m->addr + m->size) &&
+		    scan_add_root(m->addr, m->addr + m->size, 1) != 0)
+			return -1;
+	}
+	if (self && scan_thread_roots(work.self_regs[6], scan_thread_pointer(),
+	    syscall(SYS_gettid) == main_tid, 0) != 0)
+		return -1;
+	for (i = 0; i < work.nslots; i++) {
+		s = &scan_slots[i];
+		if (atomic_load(&s->state) == SLOT_GONE)
+			continue;
+		if (scan_thread_roots(s->sp, s->fs, s->tid == main_tid,
+		    atomic_load(&s->state) == SLOT_STOPPED ? SCAN_RED_ZONE : 0) != 0)
+			return -1;
+	}
+	scan_merge_roots();
+	for (i = 0; i < work.nroots; i++)
+		scan_root_range(work.roots[i].start, work.roots[i].end);
+
+	/* Registers: the calling thread's callee-saved ones, every stopped thread's. */
+	for (k = 0; self && k < 6; k++)
+		scan_root_word(work.self_regs[k]);
+	for (i = 0; i < work.nslots; i++) {
+		s = &scan_slots[i];
+		for (k = 0; atomic_load(&s->state) == SLOT_STOPPED && k < 16; k++)
+			scan_root_word(s->regs[k]);
+	}
+	return 0;
+}
+
+/* Makes room for NEED edges in edge_to and edge_off; 0 or -1 if out of memory. */
+static int
+scan_edges_room(size_t need)
+{
+	size_t cap = work.edges_cap ? work.edges_cap : 1024;
+	uint32_t *to;
+	uint64_t *off;
+
+	if (need <= work.edges_cap)
+		return 0;
+	while (cap < need)
+		cap *= 2;
+	to = scan_array(cap, sizeof *to);
+	off = scan_array(cap, sizeof *off);
+	if (to == NULL || off == NULL) {
+		mem_unmap(to, cap * sizeof *to);
+		mem_unmap(off, cap * sizeof *off);
+		return -1;
+	}
+	if (work.nedges > 0) {
+		memcpy(to, work.edge_to, work.nedges * sizeof *to);
+		memcpy(off, work.edge_off, work.nedges * sizeof *off);
+	}
+	mem_unmap(work.edge_to, work.edges_cap * sizeof *to);
+	mem_unmap(work.edge_off, work.edges_cap * sizeof *off);
+	work.edge_to = to;
+	work.edge_off = off;
+	work.edges_cap = cap;
+	return 0;
+}
+
+/* Returns 1 if [A, E) lies in readable mappings, from work.maps[*M] on (advanced past A). */
+static int
+scan_readable(uintptr_t a, uintptr_t e, size_t *m)
+{
+	size_t k;
+
+	while (*m < work.nmaps && work.maps[*m].end <= a)
+		(*m)++;
+	if (*m == work.nmaps || work.maps[*m].start > a)
+		return 0;
+	for (k = *m; work.maps[k].end < e; k++) {
+		if (k + 1 == work.nmaps || work.maps[k + 1].start != work.maps[k].end)
+			return 0;
+	}
+	return 1;
+}
+
+/* Scans every live block for pointers into live blocks: the edges.  0 or -1 if out of memory. */
+static int
+scan_blocks(const struct block *b)
+{
+	const uintptr_t *w, *end;
+	uintptr_t v, a;
+	size_t i, m = 0;
+	uint32_t t;
+
+	for (i = 0; i < work.n; i++) {
+		work.edge_first[i] = work.nedges;
+		a = work.spans[i].start;
+		/* Blocks are live, so readable; but a stale entry must not make us fault. */
+		if (!scan_readable(a, a + b[i].size, &m))
+			continue;
+		w = (const uintptr_t *)((a + 7) & ~(uintptr_t)7);
+		end = (const uintptr_t *)((a + b[i].size) & ~(uintptr_t)7);
+		for (; w < end; w++) {
+			v = *w;
+			if (v - work.heap_lo >= work.heap_span || (t = scan_find(v)) == 0)
+				continue;
+			t--;
+			if (v != work.spans[t].start && v + 8 >= work.spans[t].end &&
+			    scan_chunk_header(t, v))
+				continue;
+			if (work.nedges == work.edges_cap && scan_edges_room(work.nedges + 1) != 0)
+				return -1;
+			work.edge_to[work.nedges] = t;
+			work.edge_off[work.nedges] = ((uintptr_t)w - a) << 1 |
+			    (v != work.spans[t].start);
+			work.nedges++;
+			if (t != i && work.block_refs[t] != UINT32_MAX)
+				work.block_refs[t]++;
+		}
+	}
+	work.edge_first[work.n] = work.nedges;
+	return 0;
+}
+
+#ifndef NDEBUG
+/* Checks the invariants of the work after scan_collect() (see the top of the file). */
+static void
+scan_check(void)
+{
+	uint64_t refs = 0, others = 0;
+	size_t i, e;
+	int saturated = 0;
+
+	assert(work.edge_first[0] == 0 && work.edge_first[work.n] == work.nedges);
+	for (i = 0; i < work.n; i++) {
+		assert(i + 1 == work.n || work.spans[i].start <= work.spans[i + 1].start);
+		assert(work.edge_first[i] <= work.edge_first[i + 1]);
+		refs += work.block_refs[i];
+		saturated |= work.block_refs[i] == UINT32_MAX;
+		for (e = work.edge_first[i]; e < work.edge_first[i + 1]; e++) {
+			assert(work.edge_to[e] < work.n);
+			others += work.edge_to[e] != i;
+		}
+	}
+	assert(saturated ? refs <= others : refs == others);
+}
+#endif
+
+/* Unmaps everything of the scan in progress. */
+static void
+scan_free_work(void)
+{
+	size_t h, n = work.n;
+
+	if (work.chunks != NULL) {
+		for (h = 0; h < work.chunk_slots; h++) {
+			if (work.chunks[h].gran != NULL)
+				scan_unarray(work.chunks[h].gran, SCAN_GRANS + 1, sizeof(uint32_t));
+		}
+		scan_unarray(work.chunks, work.chunk_slots, sizeof *work.chunks);
+	}
+	scan_unarray(work.spans, n, sizeof *work.spans);
+	mem_unmap(work.maps, work.maps_cap * sizeof *work.maps);
+	mem_unmap(work.roots, work.roots_cap * sizeof *work.roots);
+	mem_unmap(work.buf, SCAN_BUF);
+	scan_unarray(work.root_refs, n, sizeof *work.root_refs);
+	scan_unarray(work.block_refs, n, sizeof *work.block_refs);
+	scan_unarray(work.flags, n, sizeof *work.flags);
+	scan_unarray(work.edge_first, n + 1, sizeof *work.edge_first);
+	mem_unmap(work.edge_to, work.edges_cap * sizeof *work.edge_to);
+	mem_unmap(work.edge_off, work.edges_cap * sizeof *work.edge_off);
+	memset(&work, 0, sizeof work);
+}
+
+/*
+ * The part of a scan that needs the world still: stops the other threads (all but SPARE,
+ * heapscope's writer), sorts D's blocks by address, finds the roots and the edges, and lets the
+ * threads go.  The caller holds the world lock, and D holds the blocks and the mappings.
+ * Returns 0 (D->scanned tells whether scan_classify() has work: a scan that could not be made
+ * was reported once), or -1 with *CAUSE if the blocks could not even be sorted.
+ */
+int
+scan_collect(struct snap_data *d, pid_t spare, char **cause)
+{
+	pid_t self = syscall(SYS_gettid);
+	const char *problem = NULL;
+	size_t n = d->nblocks;
+
+	/*
+	 * The caller's registers, first: what heapscope's frames have not saved on the stack is
+	 * still in them.  The stack is scanned from here up, and this frame outlives the scan.
+	 */
+	__asm__ volatile(
+	    "mov %%rbx, 0(%0)\n\t"
+	    "mov %%rbp, 8(%0)\n\t"
+	    "mov %%r12, 16(%0)\n\t"
+	    "mov %%r13, 24(%0)\n\t"
+	    "mov %%r14, 32(%0)\n\t"
+	    "mov %%r15, 40(%0)\n\t"
+	    "mov %%rsp, 48(%0)"
+	    : : "r"(work.self_regs) : "memory");
+	d->scanned = 0;
+	if (n == 0) {
+		d->scanned = 1;	/* nothing to stop the program for */
+		return 0;
+	}
+	if (scan_stop(spare) != 0) {
+		problem = "cannot stop the threads for the leak scan; snapshots go unscanned";
+		if (scan_sort(d->blocks, n) != 0)
+			goto nosort;
+		goto out;
+	}
+	if (scan_sort(d->blocks, n) != 0) {
+		scan_resume();
+		goto nosort;
+	}
+	if (n >= UINT32_MAX) {
+		problem = "too many blocks for the leak scan; snapshot not scanned";
+		goto fail;
+	}
+	work.n = n;
+	work.spans = scan_array(n, sizeof *work.spans);
+	work.root_refs = scan_array(n, sizeof *work.root_refs);
+	work.block_refs = scan_array(n, sizeof *work.block_refs);
+	work.flags = scan_array(n, sizeof *work.flags);
+	work.edge_first = scan_array(n + 1, sizeof *work.edge_first);
+	work.buf = mem_map(SCAN_BUF);
+	if (work.spans == NULL || work.root_refs == NULL || work.block_refs == NULL ||
+	    work.flags == NULL || work.edge_first == NULL || work.buf == NULL ||
+	    scan_edges_room(n) != 0)
+		goto nomem;
+	if (scan_read_maps() != 0) {
+		problem = "cannot read /proc/self/maps for the leak scan; snapshots go unscanned";
+		goto fail;
+	}
+	if (scan_index(d->blocks, n) != 0 || scan_roots(d, self != spare) != 0 ||
+	    scan_blocks(d->blocks) != 0)
+		goto nomem;
+	scan_resume();
+#ifndef NDEBUG
+	scan_check();
+#endif
+	if (work.missed > 0)
+		problem = "the stack of a thread that did not stop was not found: what only it "
+		    "holds may be reported lost";
+	d->scanned = 1;
+	goto out;
+nomem:
+	problem = "out of memory for the leak scan; snapshot not scanned";
+fail:
+	scan_resume();
+	scan_free_work();
+out:
+	if (problem != NULL)
+		scan_warn(problem);
+	return 0;
+nosort:
+	*cause = "out of memory for a snapshot";
+	return -1;
+}
+
+/* State of a block during classification. */
+enum {
+	CL_UNREACHED,		/* not reached (yet) */
+	CL_POSSIBLY,		/* reached, through some interior pointer */
+	CL_REACHED,		/* reached by start pointers only */
+	CL_ONSTACK = 4		/* with CL_UNREACHED: on Tarjan's component stack */
+};
+
+/* Bits of a component's flags. */
+#define COMP_ENTERED 1		/* an edge comes in from another unreached component */
+#define COMP_INSIDE 2		/* an edge stays inside: a cycle */
+#define COMP_LED 4		/* its leader was chosen */
+
+/* A frame of the iterative Tarjan: the node and its next edge. */
+struct scan_call {
+	uint32_t node;		/* block index */
+	size_t edge;		/* next edge of node to follow */
+};
+
+/* Returns 1 if PC is in the dynamic loader's code. */
+static int
+scan_in_loader(uintptr_t pc)
+{
+	int k;
+
+	for (k = 0; k < scan_nloader; k++) {
+		if (pc >= scan_loader[k].start && pc < scan_loader[k].end)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Takes the blocks that the dynamic loader allocated itself (DTVs, dynamic TLS blocks, link
+ * maps) for roots: glibc keeps them where no scan looks, in the thread stacks it caches for
+ * reuse among others, and they are its business.  Returns 0, or -1 if out of memory.
+ */
+static int
+scan_loader_roots(const struct snap_data *d)
+{
+	const uintptr_t *pcs;
+	uint8_t *mine;
+	uint32_t id;
+	size_t i;
+	int depth, any = 0;
+
+	if (scan_nloader == 0)
+		return 0;
+	if ((mine = scan_array((size_t)d->nstacks + 1, 1)) == NULL)
+		return -1;
+	for (id = 1; id <= d->nstacks; id++) {
+		pcs = stack_get(id, &depth);
+		if (depth > 0 && scan_in_loader(pcs[0]))
+			any = mine[id] = 1;
+	}
+	for (i = 0; any && i < work.n; i++) {
+		if (d->blocks[i].stack <= d->nstacks && mine[d->blocks[i].stack])
+			work.flags[i] |= SCAN_ROOT_START;
+	}
+	scan_unarray(mine, (size_t)d->nstacks + 1, 1);
+	return 0;
+}
+
+/*
+ * Classifies D's blocks from what scan_collect() found, outside the world lock: fills
+ * D->verdicts and D->edges, and frees the scan's work.  Out of memory: one warning, and the
+ * snapshot goes unscanned.
+ */
+void
+scan_classify(struct snap_data *d)
+{
+	size_t n = work.n, i, e, top, sp, nu = 0, ncomp = 0, nue = 0;
+	uint32_t *stack = NULL, *idx = NULL, *low = NULL, *comp = NULL, *cycle_no = NULL;
+	uint32_t u, v, counter = 0, ncycles = 0;
+	uint8_t *state = NULL, *cflags = NULL;
+	struct scan_call *calls = NULL;
+	struct scan_verdict *out;
+
+	if (!d->scanned)
+		return;
+	if (n == 0)
+		goto done;
+	state = scan_array(n, sizeof *state);
+	stack = scan_array(n, sizeof *stack);
+	if (state == NULL || stack == NULL || scan_loader_roots(d) != 0)
+		goto nomem;
+
+	/* Reachable: from roots' start pointers, along start pointers. */
+	for (i = top = 0; i < n; i++) {
+		if (work.flags[i] & SCAN_ROOT_START) {
+			state[i] = CL_REACHED;
+			stack[top++] = i;
+		}
+	}
+	while (top > 0) {
+		u = stack[--top];
+		for (e = work.edge_first[u]; e < work.edge_first[u + 1]; e++) {
+			v = work.edge_to[e];
+			if (!(work.edge_off[e] & 1) && state[v] != CL_REACHED) {
+				state[v] = CL_REACHED;
+				stack[top++] = v;
+			}
+		}
+	}
+	/* Possibly: whatever else roots or reachable blocks lead to, along any pointer. */
+	for (i = 0; i < n; i++) {
+		if (state[i] == CL_UNREACHED && (work.flags[i] & SCAN_ROOT_INTERIOR)) {
+			state[i] = CL_POSSIBLY;
+			stack[top++] = i;
+		}
+		if (state[i] != CL_REACHED)
+			continue;
+		for (e = work.edge_first[i]; e < work.edge_first[i + 1]; e++) {
+			v = work.edge_to[e];
+			if (state[v] == CL_UNREACHED) {
+				state[v] = CL_POSSIBLY;
+				stack[top++] = v;
+			}
+		}
+	}
+	while (top > 0) {
+		u = stack[--top];
+		for (e = work.edge_first[u]; e < work.edge_first[u + 1]; e++) {
+			v = work.edge_to[e];
+			if (state[v] == CL_UNREACHED) {
+				state[v] = CL_POSSIBLY;
+				stack[top++] = v;
+			}
+		}
+	}
+	for (i = 0; i < n; i++)
+		nu += state[i] == CL_UNREACHED;
+
+	/* The unreached blocks' strongly connected components: Tarjan, with an explicit stack. */
+	if (nu > 0) {
+		idx = scan_array(n, sizeof *idx);
+		low = scan_array(n, sizeof *low);
+		comp = scan_array(n, sizeof *comp);
+		calls = scan_array(nu, sizeof *calls);
+		if (idx == NULL || low == NULL || comp == NULL || calls == NULL)
+			goto nomem;
+	}
+	for (i = 0; i < n; i++) {
+		if (state[i] != CL_UNREACHED || idx[i] != 0)
+			continue;
+		sp = top = 0;
+		idx[i] = low[i] = ++counter;
+		state[i] |= CL_ONSTACK;
+		stack[top++] = i;
+		calls[sp].node = i;
+		calls[sp++].edge = work.edge_first[i];
+		while (sp > 0) {
+			u = calls[sp - 1].node;
+			if (calls[sp - 1].edge < work.edge_first[u + 1]) {
+				v = work.edge_to[calls[sp - 1].edge++];
+				if ((state[v] & ~CL_ONSTACK) != CL_UNREACHED)
+					continue;
+				if (idx[v] == 0) {
+					idx[v] = low[v] = ++counter;
+					state[v] |= CL_ONSTACK;
+					stack[top++] = v;
+					calls[sp].node = v;
+					calls[sp++].edge = work.edge_first[v];
+				} else if ((state[v] & CL_ONSTACK) && idx[v] < low[u])
+					low[u] = idx[v];
+				continue;
+			}
+			sp--;
+			if (low[u] == idx[u]) {
+				do {
+					v = stack[--top];
+					state[v] &= ~CL_ONSTACK;
+					comp[v] = ncomp;
+				} while (v != u);
+				ncomp++;
+			}
+			if (sp > 0 && low[u] < low[calls[sp - 1].node])
+				low[calls[sp - 1].node] = low[u];
+		}
+	}
+
+	/* Components: entered from another, or holding an edge (a cycle). */
+	if (ncomp > 0) {
+		cflags = scan_array(ncomp, sizeof *cflags);
+		cycle_no = scan_array(ncomp, sizeof *cycle_no);
+		if (cflags == NULL || cycle_no == NULL)
+			goto nomem;
+	}
+	for (i = 0; i < n; i++) {
+		if (state[i] != CL_UNREACHED)
+			continue;
+		for (e = work.edge_first[i]; e < work.edge_first[i + 1]; e++) {
+			v = work.edge_to[e];
+			if (state[v] != CL_UNREACHED)
+				continue;
+			nue++;
+			cflags[comp[v]] |= comp[v] == comp[i] ? COMP_INSIDE : COMP_ENTERED;
+		}
+	}
+
+	d->verdicts = scan_array(n, sizeof *d->verdicts);
+	d->edges = nue > 0 ? scan_array(nue, sizeof *d->edges) : NULL;
+	if (d->verdicts == NULL || (nue > 0 && d->edges == NULL)) {
+		if (d->edges != NULL)
+			scan_unarray(d->edges, nue, sizeof *d->edges);
+		d->edges = NULL;
+		goto nomem;
+	}
+	for (i = 0; i < n; i++) {
+		out = &d->verdicts[i];
+		out->root_refs = work.root_refs[i];
+		out->block_refs = work.block_refs[i];
+		if (state[i] == CL_REACHED) {
+			out->leak = SCAN_REACHABLE;
+			continue;
+		}
+		if (state[i] == CL_POSSIBLY) {
+			out->leak = SCAN_POSSIBLY;
+			continue;
+		}
+		u = comp[i];
+		/* Blocks come in address order: a component's first is its lowest. */
+		if (!(cflags[u] & (COMP_ENTERED | COMP_LED))) {
+			out->leak = SCAN_DEFINITELY;
+			cflags[u] |= COMP_LED;
+		} else
+			out->leak = SCAN_INDIRECTLY;
+		if (cflags[u] & COMP_INSIDE) {
+			if (cycle_no[u] == 0)
+				cycle_no[u] = ++ncycles;
+			out->cycle = cycle_no[u];
+		}
+		for (e = work.edge_first[i]; e < work.edge_first[i + 1]; e++) {
+			v = work.edge_to[e];
+			if (state[v] != CL_UNREACHED)
+				continue;
+			d->edges[d->nedges].from = i;
+			d->edges[d->nedges].to = v;
+			d->edges[d->nedges].offset = work.edge_off[e] >> 1;
+			d->edges[d->nedges].interior = work.edge_off[e] & 1;
+			d->nedges++;
+		}
+	}
+	assert(d->nedges == nue);
+	goto done;
+nomem:
+	scan_warn("out of memory for the leak scan; snapshot not scanned");
+	scan_release(d);
+done:
+	scan_unarray(state, n, sizeof *state);
+	scan_unarray(stack, n, sizeof *stack);
+	scan_unarray(idx, n, sizeof *idx);
+	scan_unarray(low, n, sizeof *low);
+	scan_unarray(comp, n, sizeof *comp);
+	scan_unarray(calls, nu, sizeof *calls);
+	scan_unarray(cflags, ncomp, sizeof *cflags);
+	scan_unarray(cycle_no, ncomp, sizeof *cycle_no);
+	scan_free_work();
+}
+
+/* Frees D's verdicts and edges; D is unscanned after. */
+void
+scan_release(struct snap_data *d)
+{
+	if (d->verdicts != NULL)
+		scan_unarray(d->verdicts, d->nblocks, sizeof *d->verdicts);
+	if (d->edges != NULL)
+		scan_unarray(d->edges, d->nedges, sizeof *d->edges);
+	d->verdicts = NULL;
+	d->edges = NULL;
+	d->nedges = 0;
+	d->scanned = 0;
+}
