@@ -129,8 +129,10 @@ struct thread {
 	uint32_t site_count;		/* slots in use; site_count <= site_cap / 2 */
 	uint32_t *site_keys;		/* stack ids, 0 = empty */
 	struct site_counts *site_vals;	/* counts of site_keys[i] */
-	uint32_t cache_stack[256];	/* stack ids by hash, a direct-mapped cache */
-	uint64_t cache_hash[256];	/* the hashes of cache_stack */
+	struct {
+		uint64_t hash;		/* unwind_capture()'s hash of the stack */
+		uint32_t stack;		/* its id, 0 = empty slot */
+	} cache[256];			/* stack ids by hash, a direct-mapped cache */
 	uintptr_t pcs[];		/* capture buffer: hs_cfg.depth entries */
 };
 void site_counts_add(struct site_counts *to, const struct site_counts *c);

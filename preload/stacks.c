@@ -146,7 +146,7 @@ stack_intern(struct thread *t, const uintptr_t *pcs, int n, uint64_t hash)
 	 * (odds about S^2 / 2^65 for S stacks) matter less than the cache misses of reading the
 	 * record on every allocation.
 	 */
-	if (t->cache_hash[c] == hash && (id = t->cache_stack[c]) != 0)
+	if (t->cache[c].hash == hash && (id = t->cache[c].stack) != 0)
 		return id;
 	id = stack_find(atomic_load_explicit(&stack_index, memory_order_acquire), pcs, n, hash);
 	if (id == 0) {
@@ -158,8 +158,8 @@ stack_intern(struct thread *t, const uintptr_t *pcs, int n, uint64_t hash)
 		if (id == 0)
 			return 0;
 	}
-	t->cache_hash[c] = hash;
-	t->cache_stack[c] = id;
+	t->cache[c].hash = hash;
+	t->cache[c].stack = id;
 	return id;
 }
 
