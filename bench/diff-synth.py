@@ -124,8 +124,9 @@ def main():
         live_bytes = sum(r[2] for r in rows)
         live_blocks = sum(r[3] for r in rows)
         db.execute("INSERT INTO snapshots (id, label, trigger, time, elapsed, live_bytes,"
-                   " live_blocks, mapped_bytes, mappings, total_allocs, total_frees, full)"
-                   " VALUES (?, ?, 'api', ?, ?, ?, ?, 0, 0, ?, 0, 1)",
+                   " live_blocks, mapped_bytes, mappings, total_allocs, total_frees, full,"
+                   " scanned)"
+                   " VALUES (?, ?, 'api', ?, ?, ?, ?, 0, 0, ?, 0, 1, 0)",
                    (snap, label, 1.8e9 + snap, float(snap), live_bytes, live_blocks,
                     live_blocks))
         rows.sort(key=lambda r: r[1])
