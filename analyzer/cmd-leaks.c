@@ -410,22 +410,6 @@ leaks_print_snapshot(const char *what, const struct db_snapshot *snap)
 	printf(" (%s, %s, %.3f s)", snap->trigger, when, snap->elapsed);
 }
 
-/* Prints SNAP as a JSON object. */
-static void
-leaks_print_json_snapshot(const struct db_snapshot *snap)
-{
-	printf("{\"id\": %lld, \"label\": ", (long long)snap->id);
-	json_string(stdout, snap->label);
-	fputs(", \"trigger\": ", stdout);
-	json_string(stdout, snap->trigger);
-	fputs(", \"time\": ", stdout);
-	json_double(stdout, snap->time, 6);
-	fputs(", \"elapsed\": ", stdout);
-	json_double(stdout, snap->elapsed, 6);
-	printf(", \"live_bytes\": %lld, \"live_blocks\": %lld}", (long long)snap->live_bytes,
-	    (long long)snap->live_blocks);
-}
-
 /* Prints the report of L as text; returns 0, or -1 with *CAUSE set. */
 static int
 leaks_print_text(struct lost *l, char **cause)
@@ -450,10 +434,10 @@ static int
 leaks_print_json(struct lost *l, char **cause)
 {
 	fputs("{\"snapshot\": ", stdout);
-	leaks_print_json_snapshot(&l->snap);
+	db_snapshot_json(&l->snap);
 	fputs(",\n \"since\": ", stdout);
 	if (l->since.id != 0)
-		leaks_print_json_snapshot(&l->since);
+		db_snapshot_json(&l->since);
 	else
 		fputs("null", stdout);
 	fputs(",\n \"summary\": ", stdout);

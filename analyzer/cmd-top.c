@@ -156,17 +156,9 @@ top_print_json(struct stats *s, const struct db_snapshot *snap, size_t shown)
 	size_t i, ngroups = s->groups.count;
 	char *key;
 
-	printf("{\"snapshot\": {\"id\": %lld, \"label\": ", (long long)snap->id);
-	json_string(stdout, snap->label);
-	fputs(", \"trigger\": ", stdout);
-	json_string(stdout, snap->trigger);
-	fputs(", \"time\": ", stdout);
-	json_double(stdout, snap->time, 6);
-	fputs(", \"elapsed\": ", stdout);
-	json_double(stdout, snap->elapsed, 6);
-	printf(", \"live_bytes\": %lld, \"live_blocks\": %lld},\n \"by\": \"%s\","
-	    " \"cumulative\": %s,\n \"stats\": [", (long long)snap->live_bytes,
-	    (long long)snap->live_blocks, stats_by_names[s->by],
+	fputs("{\"snapshot\": ", stdout);
+	db_snapshot_json(snap);
+	printf(",\n \"by\": \"%s\", \"cumulative\": %s,\n \"stats\": [", stats_by_names[s->by],
 	    s->cumulative ? "true" : "false");
 	for (i = 0; i < shown; i++) {
 		g = s->sorted[i];

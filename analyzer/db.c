@@ -332,3 +332,19 @@ db_snapshot_scanned(struct db *db, struct db_snapshot *snap, char **cause)
 	db_snapshot_clear(snap);
 	return -1;
 }
+
+/* Prints SNAP as a JSON object on stdout: id, label, trigger, time, elapsed and live totals. */
+void
+db_snapshot_json(const struct db_snapshot *snap)
+{
+	printf("{\"id\": %lld, \"label\": ", (long long)snap->id);
+	json_string(stdout, snap->label);
+	fputs(", \"trigger\": ", stdout);
+	json_string(stdout, snap->trigger);
+	fputs(", \"time\": ", stdout);
+	json_double(stdout, snap->time, 6);
+	fputs(", \"elapsed\": ", stdout);
+	json_double(stdout, snap->elapsed, 6);
+	printf(", \"live_bytes\": %lld, \"live_blocks\": %lld}", (long long)snap->live_bytes,
+	    (long long)snap->live_blocks);
+}

@@ -122,19 +122,9 @@ mkfifo "$T/in"
 traced "$db" "$VICTIMS/waiter" <"$T/in" >"$T/out" 2>"$T/err" &
 run=$!
 exec 3>"$T/in"
-i=0
-until grep -q '^ready' "$T/out" 2>/dev/null || [ $i -gt 200 ]; do
-	i=$((i + 1))
-	sleep 0.1
-done
+wait_for "$T/out" '^ready'
 kill -USR2 "$(sed -n 's/^ready //p' "$T/out")"
-i=0
-# (sqlite3 would create the file if it did not exist yet, and heapscope never writes over one)
-until [ -f "$db" ] && [ "$(q "$db" "SELECT count(*) FROM snapshots" 2>/dev/null)" = 1 ] ||
-    [ $i -gt 200 ]; do
-	i=$((i + 1))
-	sleep 0.1
-done
+wait_snapshots "$db" 1
 exec 3>&-
 wait "$run"
 is "$?" 0 "the waiter exits 0"

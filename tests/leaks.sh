@@ -19,16 +19,6 @@ skip() {
 	done
 }
 
-# fails STATUS PATTERN NAME COMMAND...: COMMAND exits STATUS with one stderr line like PATTERN.
-fails() {
-	want=$1 pattern=$2 name=$3
-	shift 3
-	"$@" >"$T/out" 2>"$T/err"
-	is "$?" "$want" "$name: exit status $want"
-	like "$(cat "$T/err")" "$pattern" "$name: one clear line"
-	is "$(wc -l <"$T/err")" 1 "$name: only that line"
-}
-
 src=leaker.c
 base=$T/base.db
 run_victim "$base" leaker >"$T/out" 2>"$T/err"

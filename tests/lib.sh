@@ -76,6 +76,41 @@ for s in doc["stats"]:
 ' "$1" "$2"
 }
 
+# fails STATUS PATTERN NAME COMMAND...: COMMAND exits STATUS with one stderr line like PATTERN
+# (three assertions).
+fails() {
+	want=$1 pattern=$2 name=$3
+	shift 3
+	"$@" >"$T/out" 2>"$T/err"
+	is "$?" "$want" "$name: exit status $want"
+	like "$(cat "$T/err")" "$pattern" "$name: one clear line"
+	is "$(wc -l <"$T/err")" 1 "$name: only that line"
+}
+
+# wait_for FILE PATTERN: waits (at most 20 s) until FILE has a line matching PATTERN.
+wait_for() {
+	i=0
+	while ! grep -q "$2" "$1" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -gt 200 ] && return 1
+		sleep 0.1
+	done
+}
+
+# snapshots DB: the number of snapshots written so far (0 before the file exists; sqlite3 is not
+# run on a missing file, which it would create, and heapscope never writes over a file).
+snapshots() { [ -f "$1" ] && q "$1" "SELECT count(*) FROM snapshots" || echo 0; }
+
+# wait_snapshots DB N: waits (at most 20 s) until DB holds N snapshots.
+wait_snapshots() {
+	i=0
+	while [ "$(snapshots "$1")" -lt "$2" ]; do
+		i=$((i + 1))
+		[ $i -gt 200 ] && return 1
+		sleep 0.1
+	done
+}
+
 # run_victim OUT NAME ARGS...: runs a victim under heapscope run with database OUT.
 run_victim() {
 	out=$1

@@ -3,29 +3,6 @@
 . "$srcdir/tests/lib.sh"
 plan 11
 
-# wait_for FILE PATTERN: waits (at most 20 s) until FILE has a line matching PATTERN.
-wait_for() {
-	i=0
-	while ! grep -q "$2" "$1" 2>/dev/null; do
-		i=$((i + 1))
-		[ $i -gt 200 ] && return 1
-		sleep 0.1
-	done
-}
-
-# snapshots DB: the number of snapshots written so far (0 before the file exists).
-snapshots() { [ -f "$1" ] && q "$1" "SELECT count(*) FROM snapshots" || echo 0; }
-
-# wait_snapshots DB N: waits (at most 20 s) until DB holds N snapshots.
-wait_snapshots() {
-	i=0
-	while [ "$(snapshots "$1")" -lt "$2" ]; do
-		i=$((i + 1))
-		[ $i -gt 200 ] && return 1
-		sleep 0.1
-	done
-}
-
 # A conversation with the waiter through a FIFO: signal, one line, signal, end of input.
 db=$T/sig.db
 mkfifo "$T/in"
