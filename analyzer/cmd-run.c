@@ -42,15 +42,20 @@
 #define HS_PRELOAD_PATH "/usr/local/lib/heapscope/libheapscope.so"
 #endif
 
-/* The signals the parent handles while it waits, and what it does with them. */
-static const struct {
-	int	sig;		/* signal number */
+/*
+ * The signals the parent handles while it waits, and what it does with them.  The last entry is
+ * the snapshot signal (SIGUSR2 unless --signal), filled in by cmd_run_exec, so that
+ * `kill -USR2` sent to heapscope reaches the traced command; 0 when there is none.
+ */
+static struct {
+	int	sig;		/* signal number, 0 = unused entry */
 	int	forward;	/* 1: send it to the child; 0: ignore it */
 } run_signals[] = {
 	{ SIGINT, 0 },
 	{ SIGQUIT, 0 },
 	{ SIGTERM, 1 },
-	{ SIGHUP, 1 }
+	{ SIGHUP, 1 },
+	{ 0, 1 }
 };
 #define RUN_NSIGNALS (sizeof run_signals / sizeof run_signals[0])
 
@@ -83,42 +88,52 @@ run_forward(int sig)
 }
 
 /*
- * Returns 1 if S names a signal the preload accepts for snapshots (heapscope(7)): a name like
- * USR2 or SIGUSR2, RTMIN+N, a number, or "none"; signals that cannot be caught, and those that
- * report faults, are refused.
+ * Returns the number of the signal S names, as the preload accepts it for snapshots
+ * (heapscope(7)): a name like USR2 or SIGUSR2, RTMIN+N, or a number; 0 for "none"; -1 for
+ * anything else, signals that cannot be caught or that report faults included.
  */
 static int
-run_valid_signal(const char *s)
+run_signal_number(const char *s)
 {
-	static const char *const names[] = {
-		"HUP", "INT", "QUIT", "USR1", "USR2", "TERM", "ALRM", "PROF", "WINCH", "URG",
-		"PWR", "TTIN", "TTOU", "VTALRM", "XCPU", "XFSZ", NULL
+	static const struct {
+		const char	*name;	/* without "SIG" */
+		int		 sig;	/* its number */
+	} names[] = {
+		{ "HUP", SIGHUP }, { "INT", SIGINT }, { "QUIT", SIGQUIT }, { "USR1", SIGUSR1 },
+		{ "USR2", SIGUSR2 }, { "TERM", SIGTERM }, { "ALRM", SIGALRM }, { "PROF", SIGPROF },
+		{ "WINCH", SIGWINCH }, { "URG", SIGURG }, { "PWR", SIGPWR }, { "TTIN", SIGTTIN },
+		{ "TTOU", SIGTTOU }, { "VTALRM", SIGVTALRM }, { "XCPU", SIGXCPU },
+		{ "XFSZ", SIGXFSZ }
 	};
-	const char *const *name;
 	char *end;
+	size_t i;
 	long n;
 
 	if (strcmp(s, "none") == 0)
-		return 1;
+		return 0;
 	if (strncmp(s, "SIG", 3) == 0)
 		s += 3;
-	for (name = names; *name != NULL; name++) {
-		if (strcmp(s, *name) == 0)
-			return 1;
+	for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+		if (strcmp(s, names[i].name) == 0)
+			return names[i].sig;
 	}
 	if (strncmp(s, "RTMIN+", 6) == 0) {
 		s += 6;
 		if (*s < '0' || *s > '9')
-			return 0;
+			return -1;
 		n = strtol(s, &end, 10);
-		return *end == '\0' && n <= SIGRTMAX - SIGRTMIN;
+		return *end == '\0' && n <= SIGRTMAX - SIGRTMIN ? SIGRTMIN + (int)n : -1;
 	}
 	if (*s < '0' || *s > '9')
-		return 0;
+		return -1;
 	errno = 0;
 	n = strtol(s, &end, 10);
-	return errno == 0 && *end == '\0' && n <= SIGRTMAX && n != SIGKILL && n != SIGSTOP &&
-	    n != SIGSEGV && n != SIGBUS && n != SIGILL && n != SIGFPE;
+	/* Not 0, nor glibc's reserved signals between SIGSYS and SIGRTMIN. */
+	if (errno != 0 || *end != '\0' || n < 1 || n > SIGRTMAX || (n > SIGSYS && n < SIGRTMIN) ||
+	    n == SIGKILL || n == SIGSTOP || n == SIGSEGV || n == SIGBUS || n == SIGILL ||
+	    n == SIGFPE)
+		return -1;
+	return (int)n;
 }
 
 /* Parses the options into *O; returns the index of the command in ARGV, or -1 on a usage error. */
@@ -174,7 +189,7 @@ run_parse(int argc, char **argv, struct run_options *o, char **cause)
 			o->interval = optarg;
 			break;
 		case 's':
-			if (!run_valid_signal(optarg)) {
+			if (run_signal_number(optarg) < 0) {
 				*cause = xasprintf("bad --signal %s (a name like USR2 or SIGUSR2,"
 				    " a number, or none)", quote(optarg));
 				return -1;
@@ -324,7 +339,8 @@ run_child_exec(char **argv, const struct run_options *o, const struct sigaction 
 	int error;
 
 	for (i = 0; i < RUN_NSIGNALS; i++)
-		sigaction(run_signals[i].sig, &saved[i], NULL);
+		if (run_signals[i].sig != 0)
+			sigaction(run_signals[i].sig, &saved[i], NULL);
 	sigprocmask(SIG_SETMASK, mask, NULL);
 	if (!o->follow) {
 		snprintf(pid, sizeof pid, "%ld", (long)getpid());
@@ -388,12 +404,12 @@ run_command(char **command, const struct run_options *opts, struct lost *l,
 	struct run_options o = *opts;
 	struct sigaction act, saved[RUN_NSIGNALS];
 	sigset_t block, mask;
-	const char *library, *env;
+	const char *library, *env, *spec;
 	char *real, *database;
 	pid_t pid;
 	ssize_t n;
 	size_t i;
-	int fds[2], status, error = 0, found = 0;
+	int fds[2], status, snap, error = 0, found = 0;
 
 	library = getenv("HEAPSCOPE_LIBRARY");
 	if (library == NULL || *library == '\0')
@@ -432,11 +448,26 @@ run_command(char **command, const struct run_options *opts, struct lost *l,
 		return CMD_RETURN_ERROR;
 	}
 
+	/* The snapshot signal too, so that it works sent to heapscope as to the command. */
+	spec = o.signal != NULL ? o.signal : getenv("HEAPSCOPE_SIGNAL");
+	snap = spec != NULL && *spec != '\0' ? run_signal_number(spec) : SIGUSR2;
+	for (i = 0; i + 1 < RUN_NSIGNALS; i++) {
+		if (run_signals[i].sig == snap) {
+			run_signals[i].forward = 1;
+			snap = 0;
+		}
+	}
+	run_signals[RUN_NSIGNALS - 1].sig = snap > 0 ? snap : 0;
+
 	sigemptyset(&block);
-	for (i = 0; i < RUN_NSIGNALS; i++)
-		sigaddset(&block, run_signals[i].sig);
+	for (i = 0; i < RUN_NSIGNALS; i++) {
+		if (run_signals[i].sig != 0)
+			sigaddset(&block, run_signals[i].sig);
+	}
 	sigprocmask(SIG_BLOCK, &block, &mask);
 	for (i = 0; i < RUN_NSIGNALS; i++) {
+		if (run_signals[i].sig == 0)
+			continue;
 		memset(&act, 0, sizeof act);
 		act.sa_handler = run_signals[i].forward ? run_forward : SIG_IGN;
 		sigemptyset(&act.sa_mask);
@@ -457,7 +488,8 @@ run_command(char **command, const struct run_options *opts, struct lost *l,
 	if (pid < 0) {
 		close(fds[0]);
 		for (i = 0; i < RUN_NSIGNALS; i++)
-			sigaction(run_signals[i].sig, &saved[i], NULL);
+			if (run_signals[i].sig != 0)
+				sigaction(run_signals[i].sig, &saved[i], NULL);
 		*cause = xasprintf("fork: %s", strerror(error));
 		return CMD_RETURN_ERROR;
 	}
@@ -475,7 +507,8 @@ run_command(char **command, const struct run_options *opts, struct lost *l,
 	}
 	run_child = 0;
 	for (i = 0; i < RUN_NSIGNALS; i++)
-		sigaction(run_signals[i].sig, &saved[i], NULL);
+		if (run_signals[i].sig != 0)
+			sigaction(run_signals[i].sig, &saved[i], NULL);
 
 	if (n == (ssize_t)sizeof error) {
 		*cause = xasprintf("%s: %s", quote(command[0]), strerror(error));

@@ -48,12 +48,20 @@ while [ "$(q "$db" "SELECT count(*) FROM snapshots WHERE trigger = 'signal'")" !
 	i=$((i + 1))
 	sleep 0.1
 done
+# The snapshot signal sent to heapscope run itself reaches the command.
+kill -USR1 "$run"
+while [ "$(q "$db" "SELECT count(*) FROM snapshots WHERE trigger = 'signal'")" != 2 ] &&
+    [ $i -lt 400 ]; do
+	i=$((i + 1))
+	sleep 0.1
+done
 exec 3>&-
 wait "$run"
 is "$?" 0 "the waiter exits 0"
 is "$(q "$db" "SELECT count(*) >= 2 FROM snapshots WHERE trigger = 'interval'")" 1 \
     "interval snapshots"
-is "$(q "$db" "SELECT count(*) FROM snapshots WHERE trigger = 'signal'")" 1 "--signal USR1"
+is "$(q "$db" "SELECT count(*) FROM snapshots WHERE trigger = 'signal'")" 2 \
+    "--signal USR1, sent to the command and to heapscope run"
 first=$(q "$db" "SELECT min(id) FROM snapshots WHERE trigger = 'interval'")
 "$HEAPSCOPE" top "$db" "$first" -n 0 --json >"$T/i.json"
 is "$(entry "$T/i.json" "waiter.c:$(line waiter.c start)")" "6666 3" "interval: per-site counts"
