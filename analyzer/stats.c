@@ -536,6 +536,45 @@ stats_list_add(struct sym_frame ***list, size_t *n, size_t *alloc, struct sym_fr
 }
 
 /*
+ * Resolves, in one batch, the frames of SRC's placed sites that a report shows or tests: from
+ * the key frame to the end of the stack for whole-stack reports, else the key frame alone; with
+ * ALL, every frame of every stack, the allocator's inside the key frame too (loading the rest of
+ * partly loaded stacks).  The caller has begun a read transaction.  Returns 0, or -1 with *CAUSE.
+ */
+static int
+stats_resolve_sites(struct stats *s, struct stats_source *src, int all, char **cause)
+{
+	struct sym_frame **need = NULL, *f;
+	struct stats_site *site;
+	size_t nneed = 0, aneed = 0, i, end_site = src->first + src->nsites;
+	uint32_t level, end;
+
+	for (i = src->first; i < end_site; i++) {
+		site = &s->sites[i];
+		assert(site->placed);
+		if (all && site->partial && stats_load_rest(s, site, cause) != 0)
+			goto fail;
+		if (all || stats_whole_stacks(s))
+			end = site->n;
+		else
+			end = site->n > 0 ? site->pos + 1 : 0;
+		for (level = all ? 0 : site->pos; level < end; level++) {
+			if ((f = stats_site_lookup(s, site, level, cause)) == NULL)
+				goto fail;
+			if (!f->resolved)
+				stats_list_add(&need, &nneed, &aneed, f);
+		}
+	}
+	if (nneed > 0 && symtab_resolve(src->st, need, nneed, cause) != 0)
+		goto fail;
+	free(need);
+	return 0;
+fail:
+	free(need);
+	return -1;
+}
+
+/*
  * Places every site of SRC: finds its key frame, the first one from the innermost that is not
  * the allocator's (the outermost if all are), resolving symbols in batches as the walk needs
  * them, then resolves every frame the report will show or test.  Returns 0, or -1 with *CAUSE
@@ -547,7 +586,6 @@ stats_place(struct stats *s, struct stats_source *src, char **cause)
 	struct sym_frame **need = NULL, *f;
 	struct stats_site *site;
 	size_t nneed, aneed = 0, i, end_site = src->first + src->nsites;
-	uint32_t k, end;
 	int allocator, txn;
 
 	/* Up to a query per site and per frame: in one transaction, and the cache written after. */
@@ -584,18 +622,7 @@ stats_place(struct stats *s, struct stats_source *src, char **cause)
 			goto fail;
 	} while (nneed > 0);
 
-	nneed = 0;
-	for (i = src->first; i < end_site; i++) {
-		site = &s->sites[i];
-		end = stats_whole_stacks(s) ? site->n : (site->n > 0 ? site->pos + 1 : 0);
-		for (k = site->pos; k < end; k++) {
-			if ((f = stats_site_lookup(s, site, k, cause)) == NULL)
-				goto fail;
-			if (!f->resolved)
-				stats_list_add(&need, &nneed, &aneed, f);
-		}
-	}
-	if (nneed > 0 && symtab_resolve(src->st, need, nneed, cause) != 0)
+	if (stats_resolve_sites(s, src, 0, cause) != 0)
 		goto fail;
 	free(need);
 	db_read_end(src->db, txn);
@@ -984,41 +1011,19 @@ int
 stats_resolve_stacks(struct stats *s, char **cause)
 {
 	struct stats_source *src;
-	struct stats_site *site;
-	struct sym_frame **need = NULL, *f;
-	size_t nneed, aneed = 0, i, end_site;
 	unsigned int k;
-	uint32_t level;
-	int txn;
+	int txn, rc;
 
 	for (k = 0; k < s->nsources; k++) {
 		src = &s->sources[k];
-		end_site = src->first + src->nsites;
-		nneed = 0;
 		txn = db_read_begin(src->db);
-		for (i = src->first; i < end_site; i++) {
-			site = &s->sites[i];
-			assert(site->placed);
-			if (site->partial && stats_load_rest(s, site, cause) != 0)
-				goto fail;
-			for (level = 0; level < site->n; level++) {
-				if ((f = stats_site_lookup(s, site, level, cause)) == NULL)
-					goto fail;
-				if (!f->resolved)
-					stats_list_add(&need, &nneed, &aneed, f);
-			}
-		}
-		if (nneed > 0 && symtab_resolve(src->st, need, nneed, cause) != 0)
-			goto fail;
+		rc = stats_resolve_sites(s, src, 1, cause);
 		db_read_end(src->db, txn);
+		if (rc != 0)
+			return -1;
 		symtab_flush(src->st);
 	}
-	free(need);
 	return 0;
-fail:
-	free(need);
-	db_read_end(src->db, txn);
-	return -1;
 }
 
 /*
