@@ -25,15 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#ifdef __has_include
-#if __has_include(<valgrind/memcheck.h>)
-#include <valgrind/memcheck.h>
-#define LEAK_CHECK() VALGRIND_DO_LEAK_CHECK
-#endif
-#endif
-#ifndef LEAK_CHECK
-#define LEAK_CHECK() ((void)0)
-#endif
+
+#include "leakcheck.h"
 
 #define KEY 0x5a5a5a5a5a5a5a5aul	/* the spinner keeps its pointer xor-ed with this in memory */
 

@@ -20,15 +20,8 @@
 #include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef __has_include
-#if __has_include(<valgrind/memcheck.h>)
-#include <valgrind/memcheck.h>
-#define LEAK_CHECK() VALGRIND_DO_LEAK_CHECK
-#endif
-#endif
-#ifndef LEAK_CHECK
-#define LEAK_CHECK() ((void)0)
-#endif
+
+#include "leakcheck.h"
 
 void **keep_list;		/* 233 -> 233 -> 233 */
 char *keep_inside;		/* 40 bytes into the 211-byte block */
