@@ -37,6 +37,7 @@
 
 #include "db.h"
 #include "lost.h"
+#include "schema.h"
 #include "stats.h"
 #include "symbols.h"
 
@@ -44,7 +45,8 @@
 const char *const lost_kind_names[] = {
 	"definitely lost", "indirectly lost", "possibly lost", "still reachable"
 };
-const char *const lost_kind_values[] = { "definitely", "indirectly", "possibly", "reachable" };
+const char *const lost_kind_values[] = { HS_LEAK_DEFINITELY, HS_LEAK_INDIRECTLY, HS_LEAK_POSSIBLY,
+    HS_LEAK_REACHABLE };
 
 /* The temporary tables of a report, empty. */
 static const char *const lost_tables[] = {

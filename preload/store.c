@@ -386,10 +386,10 @@ store_lifetimes(const struct site_counts *c, char *out, size_t cap)
 /* blocks.leak by scan_verdict.leak (SCAN_UNKNOWN is never written: the column stays NULL). */
 static const char *const store_leak[] = {
 	[SCAN_UNKNOWN] = NULL,
-	[SCAN_REACHABLE] = "reachable",
-	[SCAN_POSSIBLY] = "possibly",
-	[SCAN_INDIRECTLY] = "indirectly",
-	[SCAN_DEFINITELY] = "definitely",
+	[SCAN_REACHABLE] = HS_LEAK_REACHABLE,
+	[SCAN_POSSIBLY] = HS_LEAK_POSSIBLY,
+	[SCAN_INDIRECTLY] = HS_LEAK_INDIRECTLY,
+	[SCAN_DEFINITELY] = HS_LEAK_DEFINITELY,
 };
 
 /* Writes the snapshot row and everything it holds; ID is its id. */
