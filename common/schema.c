@@ -15,7 +15,11 @@ const char hs_schema_sql[] =
 	" executable TEXT,"			/* resolved /proc/self/exe */
 	" start_time REAL NOT NULL,"		/* Unix time when tracing began */
 	" heapscope_version TEXT NOT NULL,"	/* version of the preload that wrote the file */
-	" stack_depth INTEGER NOT NULL"		/* frames kept per stack (HEAPSCOPE_DEPTH) */
+	" stack_depth INTEGER NOT NULL,"	/* frames kept per stack (HEAPSCOPE_DEPTH) */
+	" python TEXT,"				/* CPython version ("3.11.2") when heapscope traced
+						   its allocators, NULL otherwise */
+	" py_depth INTEGER NOT NULL"		/* Python frames kept per stack (HEAPSCOPE_PY_DEPTH),
+						   0 when python is NULL */
 	");"
 	/* Every object the process had loaded at some snapshot or dlclose: enough to symbolize. */
 	"CREATE TABLE modules ("
@@ -37,12 +41,31 @@ const char hs_schema_sql[] =
 	/* Distinct allocation stacks; a stack id is also the id of its allocation site. */
 	"CREATE TABLE stacks ("
 	" id INTEGER PRIMARY KEY,"
-	" depth INTEGER NOT NULL"		/* number of frames stored, at most process.stack_depth */
+	" depth INTEGER NOT NULL,"		/* number of frames stored, at most process.stack_depth */
+	" domain TEXT CHECK (domain IN ('raw', 'mem', 'obj')),"
+						/* CPython allocator domain of its blocks, NULL for the
+						   malloc family and mmap */
+	" py_depth INTEGER NOT NULL"		/* Python frames in py_frames, at most process.py_depth */
 	");"
 	"CREATE TABLE stack_frames ("
 	" stack_id INTEGER NOT NULL REFERENCES stacks(id),"
 	" level INTEGER NOT NULL,"		/* 0 = innermost: the function that called malloc */
 	" frame_id INTEGER NOT NULL REFERENCES frames(id),"
+	" PRIMARY KEY (stack_id, level)"
+	") WITHOUT ROWID;"
+	/* Python code objects seen in Python tracebacks. */
+	"CREATE TABLE py_code ("
+	" id INTEGER PRIMARY KEY,"
+	" filename TEXT NOT NULL,"		/* co_filename */
+	" name TEXT NOT NULL,"			/* co_qualname */
+	" firstlineno INTEGER NOT NULL"		/* co_firstlineno */
+	");"
+	/* The Python traceback of a stack whose blocks came from a CPython allocator domain. */
+	"CREATE TABLE py_frames ("
+	" stack_id INTEGER NOT NULL REFERENCES stacks(id),"
+	" level INTEGER NOT NULL,"		/* 0 = most recent call: the line that allocated */
+	" code_id INTEGER NOT NULL REFERENCES py_code(id),"
+	" line INTEGER NOT NULL,"		/* line number being executed, 0 if unknown */
 	" PRIMARY KEY (stack_id, level)"
 	") WITHOUT ROWID;"
 	/* Threads that called a traced function, in the order heapscope first saw them. */
@@ -94,9 +117,20 @@ const char hs_schema_sql[] =
 	" root_refs INTEGER,"			/* words in roots pointing into it, NULL if not
 						   scanned */
 	" block_refs INTEGER,"			/* words in other live blocks pointing into it */
+	/* The next five are set at scanned snapshots of a traced CPython, NULL otherwise. */
+	" py_type TEXT,"			/* type name (tp_name) when the block holds a Python
+						   object, NULL if it does not */
+	" py_refcnt INTEGER,"			/* that object's ob_refcnt; NULL when immortal */
+	" py_refs INTEGER,"			/* words in roots and in other blocks equal to the
+						   object's address (its GC header left out) */
+	" py_garbage INTEGER,"			/* 1 when CPython's gc would find the block garbage:
+						   no reference from outside the heap explains it */
+	" py_cycle_id INTEGER,"			/* garbage cycle it belongs to (1, 2, ... per
+						   snapshot), NULL if none */
 	" PRIMARY KEY (snapshot_id, address)"
 	") WITHOUT ROWID;"
-	/* Pointers between unreachable blocks at a scanned snapshot: the shape of each leak. */
+	/* Pointers between unreachable blocks, and between garbage blocks, at a scanned snapshot:
+	   the shape of each leak. */
 	"CREATE TABLE edges ("
 	" snapshot_id INTEGER NOT NULL REFERENCES snapshots(id),"
 	" from_address INTEGER NOT NULL,"	/* the block holding the pointer */
@@ -113,6 +147,9 @@ const char hs_schema_sql[] =
 	" prot INTEGER NOT NULL,"		/* PROT_* bits as passed to mmap */
 	" flags INTEGER NOT NULL,"		/* MAP_* bits as passed to mmap */
 	" stack_id INTEGER NOT NULL REFERENCES stacks(id),"
+	" kind TEXT NOT NULL CHECK (kind IN ('mmap', 'pyarena')),"
+						/* pyarena: a pymalloc arena, made through CPython's
+						   arena allocator */
 	" PRIMARY KEY (snapshot_id, address)"
 	") WITHOUT ROWID;"
 	/* Symbols, filled in by the analyzer on first use: one row per frame and inline level. */

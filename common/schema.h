@@ -8,7 +8,7 @@
 #define HS_SCHEMA_H
 
 /* The value of PRAGMA user_version in every database of this format. */
-#define HS_SCHEMA_VERSION 2
+#define HS_SCHEMA_VERSION 3
 
 /* The application_id a heapscope database carries ("HpSc"), so file(1) and we can recognise it. */
 #define HS_APPLICATION_ID 0x48705363
@@ -27,6 +27,15 @@
 #define HS_LEAK_POSSIBLY "possibly"	/* reached only through some interior pointer */
 #define HS_LEAK_INDIRECTLY "indirectly"	/* unreachable, but reached from a definitely lost block */
 #define HS_LEAK_DEFINITELY "definitely"	/* unreachable, the leader of its group */
+
+/* Python allocator domains, as stored in stacks.domain (PyMemAllocatorDomain order). */
+#define HS_DOMAIN_RAW "raw"
+#define HS_DOMAIN_MEM "mem"
+#define HS_DOMAIN_OBJ "obj"
+
+/* Kinds of mapping, as stored in mappings.kind. */
+#define HS_MAPPING_MMAP "mmap"		/* an mmap call of the program's */
+#define HS_MAPPING_PYARENA "pyarena"	/* a pymalloc arena, from CPython's arena allocator */
 
 /* SQL that creates every table of an empty database, in one string for sqlite3_exec. */
 extern const char hs_schema_sql[];

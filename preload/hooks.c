@@ -218,7 +218,7 @@ mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 		uint32_t stack;
 
 		if (t != NULL && (stack = record_stack(t, __builtin_frame_address(0))) != 0)
-			map_add((uintptr_t)p, len, prot, flags, stack);
+			map_add((uintptr_t)p, len, prot, flags, stack, 0);
 	}
 	busy = 0;
 	return p;

@@ -175,18 +175,58 @@ struct mapping {
 	int prot;		/* PROT_* as passed */
 	int flags;		/* MAP_* as passed */
 	uint32_t stack;		/* stack id of the mmap call */
+	int pyarena;		/* 1: a pymalloc arena (HS_MAPPING_PYARENA), 0: an mmap */
 };
-void map_add(uintptr_t addr, size_t size, int prot, int flags, uint32_t stack);
+void map_add(uintptr_t addr, size_t size, int prot, int flags, uint32_t stack, int pyarena);
 void map_remove(uintptr_t addr, size_t size);
 void map_move(uintptr_t old_addr, size_t old_size, uintptr_t new_addr, size_t new_size);
 size_t map_copy(struct mapping **out, char **cause);
 void map_atfork_prepare(void);
 void map_atfork_release(void);
 
+/*
+ * python.c: CPython's allocator domains.  A stack of a block allocated through a domain holds,
+ * after its native frames, the word PY_TAG | domain << 8 | number of Python frames, then one word
+ * per Python frame, most recent first: code id << 32 | byte offset of the instruction.
+ */
+#define PY_TAG 0xffff000000000000ull
+#define PY_RAW 0
+#define PY_MEM 1
+#define PY_OBJ 2
+#define PY_NONE 3		/* not a domain block: the malloc family or mmap */
+#define PY_MAX_DEPTH 256
+struct py_info {
+	int minor;			/* 11, 12 or 13: tracing a CPython 3.minor; 0 if not */
+	char version[16];		/* "3.11.2" */
+	int depth;			/* Python frames kept per stack (HEAPSCOPE_PY_DEPTH) */
+	uintptr_t type_type;		/* &PyType_Type */
+	unsigned long preheader;	/* tp_flags bits that add two words before the GC header */
+};
+extern struct py_info py;
+#define PY_TP_NAME 24			/* offsetof (PyTypeObject, tp_name) */
+#define PY_TP_BASICSIZE 32		/* offsetof (PyTypeObject, tp_basicsize) */
+#define PY_TP_FLAGS 168			/* offsetof (PyTypeObject, tp_flags) */
+#define PY_TPFLAGS_HAVE_GC (1ul << 14)
+#define PY_GC_HEAD 16			/* sizeof (PyGC_Head) */
+void py_init(void);
+void py_check(void);
+/* A code object seen in a Python traceback, numbered from 1; never changes once published. */
+struct py_code {
+	uint32_t id;
+	int firstlineno;
+	const char *filename, *name;	/* UTF-8 copies */
+	const uint8_t *linetable;	/* copy of co_linetable */
+	size_t linetable_len;
+};
+uint32_t py_code_count(void);
+const struct py_code *py_code_get(uint32_t id);
+int py_line(const struct py_code *, uint32_t offset);
+
 /* stacks.c: deduplicated stacks. */
 uint32_t stack_intern(struct thread *, const uintptr_t *pcs, int n, uint64_t hash);
 uint32_t stack_count(void);
 const uintptr_t *stack_get(uint32_t id, int *depth);
+int stack_domain(uint32_t id);	/* PY_RAW, PY_MEM, PY_OBJ or PY_NONE */
 void stack_atfork_prepare(void);
 void stack_atfork_parent(void);
 void stack_atfork_child(void);
@@ -198,6 +238,7 @@ int hooks_enter(int on);
 /* record.c: what the hooks record. */
 uint32_t record_stack(struct thread *, void *fp);
 void record_alloc(void *p, size_t size, void *fp);
+void record_alloc_py(void *p, size_t size, void *fp, int domain);
 void record_free(void *p);	/* and frees it */
 int record_realloc_begin(void *p, struct block *old);
 void record_realloc_end(struct block *old, void *p, size_t size, void *fp);
@@ -233,6 +274,12 @@ struct scan_verdict {
 	uint32_t cycle;		/* leaked cycle it is in, 1.. in address order of the cycles'
 				   lowest members; 0 = none */
 	uint8_t leak;		/* SCAN_* */
+	/* Python objects (python.c), when py.minor != 0: */
+	const char *py_type;	/* type name if the block holds a Python object, else NULL */
+	int64_t py_refcnt;	/* its ob_refcnt; -1 when immortal */
+	uint32_t py_refs;	/* words in roots and other blocks equal to its address */
+	uint32_t py_cycle;	/* garbage cycle it is in, 1..; 0 = none */
+	int8_t py_garbage;	/* 1: garbage as CPython's gc sees it, 0: not, -1: not computed */
 };
 /* A pointer from one unreachable block into another (or itself). */
 struct scan_edge {

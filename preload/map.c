@@ -76,9 +76,9 @@ map_cut(uintptr_t addr, size_t size)
 
 /* Records a new region (MAP_FIXED may have replaced older ones). */
 void
-map_add(uintptr_t addr, size_t size, int prot, int flags, uint32_t stack)
+map_add(uintptr_t addr, size_t size, int prot, int flags, uint32_t stack, int pyarena)
 {
-	struct mapping m = { addr, ROUND(size), prot, flags, stack };
+	struct mapping m = { addr, ROUND(size), prot, flags, stack, pyarena };
 
 	pthread_mutex_lock(&map_lock);
 	map_cut(addr, size);

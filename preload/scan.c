@@ -1738,6 +1738,7 @@ scan_classify(struct snap_data *d)
 	}
 	for (i = 0; i < n; i++) {
 		out = &d->verdicts[i];
+		out->py_garbage = -1;
 		out->root_refs = work.root_refs[i];
 		out->block_refs = work.block_refs[i];
 		if (state[i] == CL_REACHED) {

@@ -180,6 +180,20 @@ stack_get(uint32_t id, int *depth)
 	return r->pcs;
 }
 
+/* Returns the CPython allocator domain of stack ID's blocks (PY_RAW, PY_MEM, PY_OBJ), or PY_NONE. */
+int
+stack_domain(uint32_t id)
+{
+	struct stack_rec *r = stack_rec(id);
+	uint32_t i;
+
+	for (i = 0; i < r->depth; i++) {
+		if ((r->pcs[i] & PY_TAG) == PY_TAG)
+			return (r->pcs[i] >> 8) & 0xff;
+	}
+	return PY_NONE;
+}
+
 /* fork: hold the lock across fork so the child's table is whole. */
 void
 stack_atfork_prepare(void)

@@ -30,6 +30,8 @@ static char store_path[PATH_MAX];	/* this process's database, "" until created *
 static pid_t store_pid;			/* process that created store_path */
 static int store_forked;		/* 1 in a forked child */
 static uint32_t modules_written;	/* modules [0, modules_written) are in the file */
+static uint32_t py_code_written;		/* py_code ids <= this are in the file */
+static uint32_t py_code_pending;		/* ... once the current write commits */
 static uint32_t stacks_written;		/* stack ids <= stacks_written are in the file */
 static uint32_t threads_written;	/* thread numbers <= threads_written are in the file */
 static int snapshots_written;		/* snapshot ids <= snapshots_written are in the file */
@@ -42,20 +44,24 @@ static char store_error[PATH_MAX + 600];		/* the cause of the last failure */
 /* The statements of one write, prepared for each connection. */
 enum {
 	ST_MODULE, ST_FRAME, ST_STACK, ST_STACK_FRAME, ST_THREAD, ST_SNAPSHOT, ST_SITE, ST_BLOCK,
-	ST_EDGE, ST_MAPPING, ST_N
+	ST_EDGE, ST_MAPPING, ST_PY_CODE, ST_PY_FRAME, ST_N
 };
 static const char *const store_sql[ST_N] = {
 	"INSERT INTO modules VALUES (?,?,?,?,?,?)",
 	"INSERT INTO frames VALUES (?,?,?,?)",
-	"INSERT INTO stacks VALUES (?,?)",
+	"INSERT INTO stacks VALUES (?,?,?,?)",
 	"INSERT INTO stack_frames VALUES (?,?,?)",
 	"INSERT INTO threads VALUES (?,?)",
 	"INSERT INTO snapshots VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	"INSERT INTO sites VALUES (?,?,?,?,?,?,?,?,?)",
-	"INSERT INTO blocks VALUES (?,?,?,?,?,?,?,?,?,?)",
+	"INSERT INTO blocks VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	"INSERT INTO edges VALUES (?,?,?,?,?)",
-	"INSERT INTO mappings VALUES (?,?,?,?,?,?)",
+	"INSERT INTO mappings VALUES (?,?,?,?,?,?,?)",
+	"INSERT INTO py_code VALUES (?,?,?,?)",
+	"INSERT INTO py_frames VALUES (?,?,?,?)",
 };
+
+static const char *const store_domain[] = { HS_DOMAIN_RAW, HS_DOMAIN_MEM, HS_DOMAIN_OBJ };
 
 /* Sets the cause of a failure from DB's last error. */
 static char *
@@ -183,7 +189,7 @@ store_create(char **cause)
 	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_exec(db, hs_schema_sql, NULL, NULL, NULL) != SQLITE_OK)
 		goto fail;
-	if (sqlite3_prepare_v2(db, "INSERT INTO process VALUES (?,?,?,?,?,?,?)", -1, &st,
+	if (sqlite3_prepare_v2(db, "INSERT INTO process VALUES (?,?,?,?,?,?,?,?,?)", -1, &st,
 	    NULL) != SQLITE_OK)
 		goto fail;
 	store_argv(argv, sizeof argv);
@@ -197,6 +203,9 @@ store_create(char **cause)
 	sqlite3_bind_double(st, 5, hs_start_time);
 	sqlite3_bind_text(st, 6, PACKAGE_VERSION, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 7, hs_cfg.depth);
+	if (py.minor != 0)
+		sqlite3_bind_text(st, 8, py.version, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 9, py.minor != 0 ? py.depth : 0);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		goto fail;
 	sqlite3_finalize(st);
@@ -205,7 +214,7 @@ store_create(char **cause)
 		goto fail;
 	sqlite3_close(db);
 	store_pid = hs_pid;
-	modules_written = stacks_written = threads_written = 0;
+	modules_written = stacks_written = threads_written = py_code_written = 0;
 	snapshots_written = 0;
 	frames_n = 0;
 	if (frame_pcs != NULL) {
@@ -331,19 +340,73 @@ store_frame(sqlite3_stmt *st, uintptr_t pc)
 	return frames_n;
 }
 
+/* Writes the Python code objects not yet in the file. */
+static int
+store_py_code(sqlite3_stmt *st)
+{
+	const struct py_code *c;
+	uint32_t id, n = py_code_count();
+
+	for (id = py_code_written + 1; id <= n; id++) {
+		c = py_code_get(id);
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_text(st, 2, c->filename, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, c->name, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 4, c->firstlineno);
+		if (store_step(st) != 0)
+			return -1;
+	}
+	py_code_pending = n;
+	return 0;
+}
+
+/* Writes the Python frames FRAMES[0..N) of stack ID (code id << 32 | instruction offset each). */
+static int
+store_py_frames(sqlite3_stmt *st, uint32_t id, const uintptr_t *frames, int n)
+{
+	int level;
+
+	for (level = 0; level < n; level++) {
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_int(st, 2, level);
+		sqlite3_bind_int64(st, 3, frames[level] >> 32);
+		sqlite3_bind_int(st, 4, py_line(py_code_get(frames[level] >> 32), (uint32_t)frames[level]));
+		if (store_step(st) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* Writes the stacks (and their frames) not yet in the file, up to NSTACKS. */
 static int
 store_stacks(sqlite3_stmt **st, uint32_t nstacks)
 {
 	const uintptr_t *pcs;
 	uint32_t id, f;
-	int depth, level, rc = 0;
+	int depth, level, rc = 0, npy, domain;
 
+	if (store_py_code(st[ST_PY_CODE]) != 0)
+		return -1;
 	modules_hold();
 	for (id = stacks_written + 1; id <= nstacks && rc == 0; id++) {
 		pcs = stack_get(id, &depth);
+		npy = 0;
+		domain = PY_NONE;
+		for (level = 0; level < depth; level++) {
+			if ((pcs[level] & PY_TAG) == PY_TAG) {
+				domain = (pcs[level] >> 8) & 0xff;
+				npy = depth - level - 1;
+				depth = level;
+				break;
+			}
+		}
 		sqlite3_bind_int64(st[ST_STACK], 1, id);
 		sqlite3_bind_int(st[ST_STACK], 2, depth);
+		if (domain != PY_NONE)
+			sqlite3_bind_text(st[ST_STACK], 3, store_domain[domain], -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(st[ST_STACK], 3);
+		sqlite3_bind_int(st[ST_STACK], 4, npy);
 		if ((rc = store_step(st[ST_STACK])) != 0)
 			break;
 		for (level = 0; level < depth; level++) {
@@ -357,9 +420,32 @@ store_stacks(sqlite3_stmt **st, uint32_t nstacks)
 			if ((rc = store_step(st[ST_STACK_FRAME])) != 0)
 				break;
 		}
+		if (rc == 0 && npy > 0)
+			rc = store_py_frames(st[ST_PY_FRAME], id, pcs + depth + 1, npy);
 	}
 	modules_release();
 	return rc;
+}
+
+/* Binds the Python columns (11..15) of a scanned block's row from V. */
+static void
+store_py_verdict(sqlite3_stmt *s, const struct scan_verdict *v)
+{
+	int col;
+
+	for (col = 11; col <= 15; col++)
+		sqlite3_bind_null(s, col);
+	if (v->py_garbage < 0)
+		return;
+	if (v->py_type != NULL) {
+		sqlite3_bind_text(s, 11, v->py_type, -1, SQLITE_STATIC);
+		if (v->py_refcnt >= 0)
+			sqlite3_bind_int64(s, 12, v->py_refcnt);
+		sqlite3_bind_int64(s, 13, v->py_refs);
+	}
+	sqlite3_bind_int(s, 14, v->py_garbage);
+	if (v->py_cycle != 0)
+		sqlite3_bind_int64(s, 15, v->py_cycle);
 }
 
 /* Formats the lifetime histogram C as a JSON object into OUT. */
@@ -475,6 +561,7 @@ store_rows(sqlite3_stmt **st, struct snap_data *d, int id)
 				sqlite3_bind_null(s, 8);
 			sqlite3_bind_int64(s, 9, v->root_refs);
 			sqlite3_bind_int64(s, 10, v->block_refs);
+			store_py_verdict(s, v);
 		}
 		if (store_step(s) != 0)
 			return -1;
@@ -505,6 +592,8 @@ store_rows(sqlite3_stmt **st, struct snap_data *d, int id)
 		sqlite3_bind_int(s, 4, m->prot);
 		sqlite3_bind_int(s, 5, m->flags);
 		sqlite3_bind_int64(s, 6, m->stack);
+		sqlite3_bind_text(s, 7, m->pyarena ? HS_MAPPING_PYARENA : HS_MAPPING_MMAP, -1,
+		    SQLITE_STATIC);
 		if (store_step(s) != 0)
 			return -1;
 	}
@@ -550,6 +639,7 @@ store_write(struct snap_data *d, char **cause)
 	sqlite3_close(db);
 	modules_written = modules_count();
 	stacks_written = d->nstacks;
+	py_code_written = py_code_pending;
 	threads_written = d->nthreads;
 	snapshots_written = id;
 	return id;
