@@ -134,6 +134,16 @@ struct scan_chunk {
 				   == last; NULL for chunks of fewer than SCAN_DENSE blocks */
 };
 
+/* A Python type object that the scan found valid, in work.types. */
+struct scan_type {
+	uintptr_t addr;		/* its address; 0 = empty slot */
+	uint32_t basicsize;	/* tp_basicsize */
+	uint32_t name;		/* offset of a copy of tp_name in scan_py_names */
+	uint8_t pre;		/* bytes before its objects in their blocks: GC header, preheader */
+};
+#define SCAN_PY_NONE 0xff	/* py_at[i] of a block that holds no Python object */
+#define SCAN_PY_NAME 128	/* bytes of a type name kept, its NUL included */
+
 /* Bits of scan_work.flags[i]. */
 #define SCAN_ROOT_START 1	/* a root points at the block's start */
 #define SCAN_ROOT_INTERIOR 2	/* a root points inside it */
@@ -168,6 +178,17 @@ struct scan_work {
 	uintptr_t self_regs[7];		/* the calling thread's rbx, rbp, r12-r15, rsp */
 	size_t nslots;			/* slots of this stop */
 	int missed;			/* threads whose stack could not be found */
+	/* Python objects, when py.minor != 0 (else py_at is NULL): */
+	uint8_t *py_at;			/* py_at[i]: offset of the object in block i (0, 16 or
+					   32), SCAN_PY_NONE if it holds none */
+	uint32_t *py_type;		/* py_type[i]: offset of its type's name in scan_py_names */
+	int64_t *py_refcnt;		/* py_refcnt[i]: its ob_refcnt, -1 if immortal */
+	uint32_t *py_root_refs;		/* py_root_refs[i]: root words equal to its address */
+	uint32_t *py_heap_refs;		/* py_heap_refs[i]: words of blocks equal to it, GC
+					   headers left out */
+	struct scan_type *types;	/* the types seen, open addressing, at most half full */
+	size_t type_slots;		/* its slots, a power of two; 0 if not mapped */
+	size_t ntypes;			/* slots in use */
 };
 
 static struct scan_work work;		/* the scan in progress */
@@ -194,6 +215,10 @@ static uintptr_t scan_loader_probe;	/* an address in the dynamic loader's code, 
 static struct scan_range scan_loader[4];	/* the dynamic loader's executable segments */
 static int scan_nloader;		/* entries in scan_loader */
 static atomic_int scan_warned;		/* 1 once a scan problem was reported */
+static char *scan_py_names;		/* type names of the last scan, NUL-terminated, which its
+					   verdicts point into until scan_release() */
+static size_t scan_py_names_len;	/* bytes used in scan_py_names */
+static size_t scan_py_names_cap;	/* bytes mapped */
 
 /* Says CAUSE once per process: later problems would only repeat it. */
 static void
@@ -1043,6 +1068,37 @@ scan_chunk_header(uint32_t t, uintptr_t v)
 	return v == start - 16 + size;
 }
 
+/*
+ * Returns 1 if V, which points into block T, counts as a pointer to its start: its first byte,
+ * or the Python object it holds, or that object's GC header (the gc's lists point there).
+ */
+static inline int
+scan_at_start(uint32_t t, uintptr_t v)
+{
+	uintptr_t off = v - work.spans[t].start;
+	uint8_t at;
+
+	if (off == 0)
+		return 1;
+	if (work.py_at == NULL || (at = work.py_at[t]) == SCAN_PY_NONE)
+		return 0;
+	return off == at || (at >= PY_GC_HEAD && off == (uintptr_t)at - PY_GC_HEAD);
+}
+
+/*
+ * Returns 1 if byte OFF of block U is in the GC header of the Python object U holds: words that
+ * link the gc's objects to one another, and are no references.
+ */
+static inline int
+scan_py_head(uint32_t u, uint64_t off)
+{
+	uint8_t at;
+
+	if (work.py_at == NULL || (at = work.py_at[u]) == SCAN_PY_NONE || at < PY_GC_HEAD)
+		return 0;
+	return off >= (uint64_t)at - PY_GC_HEAD && off < at;
+}
+
 /* Counts a root word of value V. */
 static inline void
 scan_root_word(uintptr_t v)
@@ -1056,7 +1112,10 @@ scan_root_word(uintptr_t v)
 		return;
 	if (work.root_refs[t] != UINT32_MAX)
 		work.root_refs[t]++;
-	work.flags[t] |= v == work.spans[t].start ? SCAN_ROOT_START : SCAN_ROOT_INTERIOR;
+	work.flags[t] |= scan_at_start(t, v) ? SCAN_ROOT_START : SCAN_ROOT_INTERIOR;
+	if (work.py_at != NULL && work.py_at[t] != SCAN_PY_NONE &&
+	    v == work.spans[t].start + work.py_at[t] && work.py_root_refs[t] != UINT32_MAX)
+		work.py_root_refs[t]++;
 }
 
 /*
@@ -1113,6 +1172,220 @@ scan_peek(uintptr_t a, uintptr_t *v)
 	if (scan_map_of(a) == NULL || scan_map_of(a + sizeof *v - 1) == NULL)
 		return 0;
 	return scan_copy(v, a, sizeof *v) == sizeof *v;
+}
+
+/* Returns 1 if [A, E) lies in readable mappings, from work.maps[*M] on (advanced past A). */
+static int
+scan_readable(uintptr_t a, uintptr_t e, size_t *m)
+{
+	size_t k;
+
+	while (*m < work.nmaps && work.maps[*m].end <= a)
+		(*m)++;
+	if (*m == work.nmaps || work.maps[*m].start > a)
+		return 0;
+	for (k = *m; work.maps[k].end < e; k++) {
+		if (k + 1 == work.nmaps || work.maps[k + 1].start != work.maps[k].end)
+			return 0;
+	}
+	return 1;
+}
+
+/* Returns 1 if [A, A + LEN) is in the writable segments of a loaded object. */
+static int
+scan_in_objects(uintptr_t a, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < scan_nobjs; i++) {
+		if (a >= scan_objs[i].start && a + len <= scan_objs[i].end)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Copies LEN bytes at A to DST, with no fault whatever A is; returns 1, or 0 where they cannot
+ * all be read.  Heap blocks and the data of loaded objects are read in place, the rest through
+ * scan_copy (a file mapping may fault past the file's end).
+ */
+static int
+scan_py_read(uintptr_t a, void *dst, size_t len)
+{
+	size_t m;
+	uint32_t t;
+
+	if (a + len < a)
+		return 0;
+	m = scan_map_after(a);
+	if (!scan_readable(a, a + len, &m))
+		return 0;
+	if (((t = scan_lookup(a)) != 0 && a + len <= work.spans[t - 1].end) ||
+	    scan_in_objects(a, len)) {
+		memcpy(dst, (const void *)a, len);
+		return 1;
+	}
+	return scan_copy(dst, a, len) == len;
+}
+
+/* Returns the slot of work.types for type address T: its entry, or the empty slot to fill. */
+static struct scan_type *
+scan_py_slot(struct scan_type *types, size_t slots, uintptr_t t)
+{
+	size_t h = (size_t)((t * 0x9e3779b97f4a7c15ull) >> 20) & (slots - 1);
+
+	while (types[h].addr != 0 && types[h].addr != t)
+		h = (h + 1) & (slots - 1);
+	return &types[h];
+}
+
+/* Returns the known type at T, or NULL if T was not found to be a type (yet). */
+static inline const struct scan_type *
+scan_py_known(uintptr_t t)
+{
+	const struct scan_type *ty;
+
+	if (work.type_slots == 0 || t == 0)
+		return NULL;
+	ty = scan_py_slot(work.types, work.type_slots, t);
+	return ty->addr == t ? ty : NULL;
+}
+
+/*
+ * Keeps a copy of the NUL-terminated type name at A in scan_py_names (at most SCAN_PY_NAME - 1
+ * bytes of it); returns its offset there, or -1 if it cannot be read or memory runs out.
+ */
+static int64_t
+scan_py_name(uintptr_t a)
+{
+	const struct scan_map *m;
+	char buf[SCAN_PY_NAME];
+	size_t len, got, need, cap;
+	char *grown;
+	int64_t off;
+
+	if ((m = scan_map_of(a)) == NULL)
+		return -1;
+	len = m->end - a < sizeof buf - 1 ? m->end - a : sizeof buf - 1;
+	got = scan_copy(buf, a, len);
+	buf[got] = '\0';
+	if ((len = strlen(buf)) == 0)
+		return -1;
+	need = scan_py_names_len + len + 1;
+	if (need > scan_py_names_cap) {
+		for (cap = scan_py_names_cap ? scan_py_names_cap : 65536; cap < need; cap *= 2)
+			;
+		if ((grown = mem_grow(scan_py_names, scan_py_names_cap, cap)) == NULL)
+			return -1;
+		scan_py_names = grown;
+		scan_py_names_cap = cap;
+	}
+	off = scan_py_names_len;
+	memcpy(scan_py_names + off, buf, len + 1);
+	scan_py_names_len = need;
+	return off;
+}
+
+/*
+ * Returns the type at T if T is a Python type object: its own type is PyType_Type, or a type
+ * whose type is; remembers it in work.types.  NULL if it is not, or out of memory.
+ */
+static const struct scan_type *
+scan_py_type(uintptr_t t)
+{
+	uintptr_t hdr[PY_TP_FLAGS / 8 + 1], meta, name, flags;
+	struct scan_type *ty, *grown;
+	intptr_t basic;
+	size_t h, slots;
+	int64_t off;
+
+	if ((ty = (struct scan_type *)scan_py_known(t)) != NULL)
+		return ty;
+	if (t == 0 || (t & 7) != 0 || !scan_py_read(t, hdr, sizeof hdr))
+		return NULL;
+	meta = hdr[1];
+	if (meta != py.type_type && ((meta & 7) != 0 || !scan_py_read(meta + 8, &meta, 8) ||
+	    meta != py.type_type))
+		return NULL;
+	flags = hdr[PY_TP_FLAGS / 8];
+	basic = (intptr_t)hdr[PY_TP_BASICSIZE / 8];
+	name = hdr[PY_TP_NAME / 8];
+	if (basic < 16 || basic > (intptr_t)UINT32_MAX || (off = scan_py_name(name)) < 0)
+		return NULL;
+	if (2 * (work.ntypes + 1) > work.type_slots) {
+		slots = work.type_slots ? 2 * work.type_slots : 1024;
+		if ((grown = scan_array(slots, sizeof *grown)) == NULL)
+			return NULL;
+		for (h = 0; h < work.type_slots; h++) {
+			if (work.types[h].addr != 0)
+				*scan_py_slot(grown, slots, work.types[h].addr) = work.types[h];
+		}
+		scan_unarray(work.types, work.type_slots, sizeof *work.types);
+		work.types = grown;
+		work.type_slots = slots;
+	}
+	ty = scan_py_slot(work.types, work.type_slots, t);
+	ty->addr = t;
+	ty->basicsize = basic;
+	ty->name = off;
+	ty->pre = (flags & PY_TPFLAGS_HAVE_GC ? PY_GC_HEAD : 0) + (flags & py.preheader ? 16 : 0);
+	work.ntypes++;
+	return ty;
+}
+
+/*
+ * Finds the Python objects: in every live block of the object domain, an object at offset 16
+ * (GC header), 32 (preheader and GC header) or 0 whose ob_type is a type that puts its objects
+ * at that offset and fits in the block.  Known types are tried first, so that a block's other
+ * words are looked at as types only when no known type fits.  Fills work.py_*; 0, or -1 if out
+ * of memory.
+ */
+static int
+scan_py_objects(const struct snap_data *d)
+{
+	static const uint8_t pres[3] = { 16, 32, 0 };
+	const struct scan_type *ty;
+	const struct block *b;
+	uint8_t *obj;
+	uintptr_t a;
+	int64_t rc;
+	size_t i, m = 0;
+	uint32_t id;
+	int pass, k;
+
+	if ((obj = scan_array((size_t)d->nstacks + 1, 1)) == NULL)
+		return -1;
+	for (id = 1; id <= d->nstacks; id++)
+		obj[id] = stack_domain(id) == PY_OBJ;
+	for (i = 0; i < work.n; i++) {
+		b = &d->blocks[i];
+		work.py_at[i] = SCAN_PY_NONE;
+		a = b->addr;
+		if (b->stack > d->nstacks || !obj[b->stack] || (a & 7) != 0 || b->size < 16 ||
+		    !scan_readable(a, a + b->size, &m))
+			continue;
+		for (pass = 0; pass < 2 && work.py_at[i] == SCAN_PY_NONE; pass++) {
+			for (k = 0; k < 3; k++) {
+				if (pres[k] + 16u > b->size)
+					continue;
+				a = b->addr + pres[k];
+				ty = pass == 0 ? scan_py_known(((const uintptr_t *)a)[1]) :
+				    scan_py_type(((const uintptr_t *)a)[1]);
+				if (ty == NULL || ty->pre != pres[k] ||
+				    pres[k] + (uint64_t)ty->basicsize > b->size)
+					continue;
+				rc = ((const int64_t *)a)[0];
+				if (py.minor >= 12 && (int32_t)(uint32_t)rc < 0)
+					rc = -1;	/* immortal */
+				work.py_at[i] = pres[k];
+				work.py_type[i] = ty->name;
+				work.py_refcnt[i] = rc;
+				break;
+			}
+		}
+	}
+	scan_unarray(obj, (size_t)d->nstacks + 1, 1);
+	return 0;
 }
 
 /* Scans the root memory [START, END) word by word. */
@@ -1335,23 +1608,6 @@ scan_edges_room(size_t need)
 	return 0;
 }
 
-/* Returns 1 if [A, E) lies in readable mappings, from work.maps[*M] on (advanced past A). */
-static int
-scan_readable(uintptr_t a, uintptr_t e, size_t *m)
-{
-	size_t k;
-
-	while (*m < work.nmaps && work.maps[*m].end <= a)
-		(*m)++;
-	if (*m == work.nmaps || work.maps[*m].start > a)
-		return 0;
-	for (k = *m; work.maps[k].end < e; k++) {
-		if (k + 1 == work.nmaps || work.maps[k + 1].start != work.maps[k].end)
-			return 0;
-	}
-	return 1;
-}
-
 /* Scans every live block for pointers into live blocks: the edges.  0 or -1 if out of memory. */
 static int
 scan_blocks(const struct block *b)
@@ -1381,10 +1637,15 @@ scan_blocks(const struct block *b)
 				return -1;
 			work.edge_to[work.nedges] = t;
 			work.edge_off[work.nedges] = ((uintptr_t)w - a) << 1 |
-			    (v != work.spans[t].start);
+			    !scan_at_start(t, v);
 			work.nedges++;
 			if (t != i && work.block_refs[t] != UINT32_MAX)
 				work.block_refs[t]++;
+			if (work.py_at != NULL && work.py_at[t] != SCAN_PY_NONE &&
+			    v == work.spans[t].start + work.py_at[t] &&
+			    !scan_py_head(i, (uintptr_t)w - a) &&
+			    work.py_heap_refs[t] != UINT32_MAX)
+				work.py_heap_refs[t]++;
 		}
 	}
 	work.edge_first[work.n] = work.nedges;
@@ -1438,6 +1699,15 @@ scan_free_work(void)
 	scan_unarray(work.edge_first, n + 1, sizeof *work.edge_first);
 	mem_unmap(work.edge_to, work.edges_cap * sizeof *work.edge_to);
 	mem_unmap(work.edge_off, work.edges_cap * sizeof *work.edge_off);
+	if (work.py_at != NULL) {
+		scan_unarray(work.py_at, n, sizeof *work.py_at);
+		scan_unarray(work.py_type, n, sizeof *work.py_type);
+		scan_unarray(work.py_refcnt, n, sizeof *work.py_refcnt);
+		scan_unarray(work.py_root_refs, n, sizeof *work.py_root_refs);
+		scan_unarray(work.py_heap_refs, n, sizeof *work.py_heap_refs);
+	}
+	if (work.type_slots != 0)
+		scan_unarray(work.types, work.type_slots, sizeof *work.types);
 	memset(&work, 0, sizeof work);
 }
 
@@ -1502,8 +1772,19 @@ scan_collect(struct snap_data *d, pid_t spare, char **cause)
 		problem = "cannot read /proc/self/maps for the leak scan; snapshots go unscanned";
 		goto fail;
 	}
-	if (scan_index(d->blocks, n) != 0 || scan_roots(d, self != spare) != 0 ||
-	    scan_blocks(d->blocks) != 0)
+	if (py.minor != 0) {
+		work.py_at = scan_array(n, sizeof *work.py_at);
+		work.py_type = scan_array(n, sizeof *work.py_type);
+		work.py_refcnt = scan_array(n, sizeof *work.py_refcnt);
+		work.py_root_refs = scan_array(n, sizeof *work.py_root_refs);
+		work.py_heap_refs = scan_array(n, sizeof *work.py_heap_refs);
+		if (work.py_at == NULL || work.py_type == NULL || work.py_refcnt == NULL ||
+		    work.py_root_refs == NULL || work.py_heap_refs == NULL)
+			goto nomem;
+	}
+	if (scan_index(d->blocks, n) != 0 ||
+	    (work.py_at != NULL && scan_py_objects(d) != 0) ||
+	    scan_roots(d, self != spare) != 0 || scan_blocks(d->blocks) != 0)
 		goto nomem;
 	scan_resume();
 #ifndef NDEBUG
@@ -1592,6 +1873,138 @@ scan_loader_roots(const struct snap_data *d)
 }
 
 /*
+ * Tarjan's strongly connected components, with an explicit stack, of the blocks whose STATE is
+ * CL_UNREACHED, along the edges among them (GCVIEW: not those from GC headers).  IDX and LOW are
+ * zeroed arrays of work.n entries, STACK has work.n, CALLS one per such block.  Sets COMP[i] of
+ * each of those blocks and returns the number of components.
+ */
+static size_t
+scan_components(uint8_t *state, int gcview, uint32_t *idx, uint32_t *low, uint32_t *comp,
+    uint32_t *stack, struct scan_call *calls)
+{
+	size_t i, e, top, sp, ncomp = 0;
+	uint32_t u, v, counter = 0;
+
+	for (i = 0; i < work.n; i++) {
+		if (state[i] != CL_UNREACHED || idx[i] != 0)
+			continue;
+		sp = top = 0;
+		idx[i] = low[i] = ++counter;
+		state[i] |= CL_ONSTACK;
+		stack[top++] = i;
+		calls[sp].node = i;
+		calls[sp++].edge = work.edge_first[i];
+		while (sp > 0) {
+			u = calls[sp - 1].node;
+			if (calls[sp - 1].edge < work.edge_first[u + 1]) {
+				e = calls[sp - 1].edge++;
+				v = work.edge_to[e];
+				if ((state[v] & ~CL_ONSTACK) != CL_UNREACHED ||
+				    (gcview && scan_py_head(u, work.edge_off[e] >> 1)))
+					continue;
+				if (idx[v] == 0) {
+					idx[v] = low[v] = ++counter;
+					state[v] |= CL_ONSTACK;
+					stack[top++] = v;
+					calls[sp].node = v;
+					calls[sp++].edge = work.edge_first[v];
+				} else if ((state[v] & CL_ONSTACK) && idx[v] < low[u])
+					low[u] = idx[v];
+				continue;
+			}
+			sp--;
+			if (low[u] == idx[u]) {
+				do {
+					v = stack[--top];
+					state[v] &= ~CL_ONSTACK;
+					comp[v] = ncomp;
+				} while (v != u);
+				ncomp++;
+			}
+			if (sp > 0 && low[u] < low[calls[sp - 1].node])
+				low[calls[sp - 1].node] = low[u];
+		}
+	}
+	return ncomp;
+}
+
+/*
+ * CPython's gc on the conservative edges: an object whose ob_refcnt exceeds the words of heap
+ * blocks equal to its address (GC headers left out) is referenced from outside the heap, so
+ * alive, and so is an immortal object and a block that is not an object but that a root points
+ * into; whatever those lead to along edges (not from GC headers) is alive too.  Sets GC[i] to
+ * CL_REACHED for the live blocks, CL_UNREACHED for the garbage; STACK has work.n entries.
+ * Returns the number of garbage blocks.
+ */
+static size_t
+scan_py_gc(uint8_t *gc, uint32_t *stack)
+{
+	size_t i, e, top = 0, ngarbage = 0;
+	uint32_t u, v;
+	int root;
+
+	for (i = 0; i < work.n; i++) {
+		if (work.py_at[i] != SCAN_PY_NONE)
+			root = work.py_refcnt[i] < 0 ||
+			    work.py_refcnt[i] > (int64_t)work.py_heap_refs[i];
+		else
+			root = (work.flags[i] & (SCAN_ROOT_START | SCAN_ROOT_INTERIOR)) != 0;
+		if (root) {
+			gc[i] = CL_REACHED;
+			stack[top++] = i;
+		}
+	}
+	while (top > 0) {
+		u = stack[--top];
+		for (e = work.edge_first[u]; e < work.edge_first[u + 1]; e++) {
+			v = work.edge_to[e];
+			if (gc[v] == CL_UNREACHED && !scan_py_head(u, work.edge_off[e] >> 1)) {
+				gc[v] = CL_REACHED;
+				stack[top++] = v;
+			}
+		}
+	}
+	for (i = 0; i < work.n; i++)
+		ngarbage += gc[i] == CL_UNREACHED;
+	return ngarbage;
+}
+
+/*
+ * Marks the components of COMP (of the blocks whose STATE is CL_UNREACHED) that an edge from
+ * another one enters (COMP_ENTERED) or that hold an edge (COMP_INSIDE), in CFLAGS; GCVIEW: edges
+ * from GC headers left out.
+ */
+static void
+scan_comp_flags(const uint8_t *state, int gcview, const uint32_t *comp, uint8_t *cflags)
+{
+	size_t i, e;
+	uint32_t v;
+
+	for (i = 0; i < work.n; i++) {
+		if (state[i] != CL_UNREACHED)
+			continue;
+		for (e = work.edge_first[i]; e < work.edge_first[i + 1]; e++) {
+			v = work.edge_to[e];
+			if (state[v] != CL_UNREACHED || (gcview && scan_py_head(i, work.edge_off[e] >> 1)))
+				continue;
+			cflags[comp[v]] |= comp[v] == comp[i] ? COMP_INSIDE : COMP_ENTERED;
+		}
+	}
+}
+
+/* Returns 1 if edge E from block I is stored: between unreached blocks, or garbage ones (GC). */
+static inline int
+scan_stored_edge(const uint8_t *state, const uint8_t *gc, size_t i, size_t e)
+{
+	uint32_t v = work.edge_to[e];
+
+	if (state[i] == CL_UNREACHED && state[v] == CL_UNREACHED)
+		return 1;
+	return gc != NULL && gc[i] == CL_UNREACHED && gc[v] == CL_UNREACHED &&
+	    !scan_py_head(i, work.edge_off[e] >> 1);
+}
+
+/*
  * Classifies D's blocks from what scan_collect() found, outside the world lock: fills
  * D->verdicts and D->edges, and frees the scan's work.  Out of memory: one warning, and the
  * snapshot goes unscanned.
@@ -1599,12 +2012,14 @@ scan_loader_roots(const struct snap_data *d)
 void
 scan_classify(struct snap_data *d)
 {
-	size_t n = work.n, i, e, top, sp, nu = 0, ncomp = 0, nue = 0;
+	size_t n = work.n, i, e, top, nu = 0, ng = 0, ncomp = 0, ngcomp = 0, nue = 0, ncalls = 0;
 	uint32_t *stack = NULL, *idx = NULL, *low = NULL, *comp = NULL, *cycle_no = NULL;
-	uint32_t u, v, counter = 0, ncycles = 0;
-	uint8_t *state = NULL, *cflags = NULL;
+	uint32_t *gcomp = NULL, *gcycle_no = NULL;
+	uint32_t u, v, ncycles = 0, ngcycles = 0;
+	uint8_t *state = NULL, *cflags = NULL, *gc = NULL, *gcflags = NULL;
 	struct scan_call *calls = NULL;
 	struct scan_verdict *out;
+	uint64_t refs;
 
 	if (!d->scanned)
 		return;
@@ -1661,52 +2076,31 @@ scan_classify(struct snap_data *d)
 	for (i = 0; i < n; i++)
 		nu += state[i] == CL_UNREACHED;
 
-	/* The unreached blocks' strongly connected components: Tarjan, with an explicit stack. */
-	if (nu > 0) {
+	/* Python: the gc's view. */
+	if (work.py_at != NULL) {
+		if ((gc = scan_array(n, sizeof *gc)) == NULL)
+			goto nomem;
+		ng = scan_py_gc(gc, stack);
+	}
+
+	/* The strongly connected components of the unreached blocks, then of the garbage. */
+	ncalls = nu > ng ? nu : ng;
+	if (ncalls > 0) {
 		idx = scan_array(n, sizeof *idx);
 		low = scan_array(n, sizeof *low);
 		comp = scan_array(n, sizeof *comp);
-		calls = scan_array(nu, sizeof *calls);
+		calls = scan_array(ncalls, sizeof *calls);
 		if (idx == NULL || low == NULL || comp == NULL || calls == NULL)
 			goto nomem;
 	}
-	for (i = 0; i < n; i++) {
-		if (state[i] != CL_UNREACHED || idx[i] != 0)
-			continue;
-		sp = top = 0;
-		idx[i] = low[i] = ++counter;
-		state[i] |= CL_ONSTACK;
-		stack[top++] = i;
-		calls[sp].node = i;
-		calls[sp++].edge = work.edge_first[i];
-		while (sp > 0) {
-			u = calls[sp - 1].node;
-			if (calls[sp - 1].edge < work.edge_first[u + 1]) {
-				v = work.edge_to[calls[sp - 1].edge++];
-				if ((state[v] & ~CL_ONSTACK) != CL_UNREACHED)
-					continue;
-				if (idx[v] == 0) {
-					idx[v] = low[v] = ++counter;
-					state[v] |= CL_ONSTACK;
-					stack[top++] = v;
-					calls[sp].node = v;
-					calls[sp++].edge = work.edge_first[v];
-				} else if ((state[v] & CL_ONSTACK) && idx[v] < low[u])
-					low[u] = idx[v];
-				continue;
-			}
-			sp--;
-			if (low[u] == idx[u]) {
-				do {
-					v = stack[--top];
-					state[v] &= ~CL_ONSTACK;
-					comp[v] = ncomp;
-				} while (v != u);
-				ncomp++;
-			}
-			if (sp > 0 && low[u] < low[calls[sp - 1].node])
-				low[calls[sp - 1].node] = low[u];
-		}
+	if (nu > 0)
+		ncomp = scan_components(state, 0, idx, low, comp, stack, calls);
+	if (ng > 0) {
+		if ((gcomp = scan_array(n, sizeof *gcomp)) == NULL)
+			goto nomem;
+		memset(idx, 0, n * sizeof *idx);
+		memset(low, 0, n * sizeof *low);
+		ngcomp = scan_components(gc, 1, idx, low, gcomp, stack, calls);
 	}
 
 	/* Components: entered from another, or holding an edge (a cycle). */
@@ -1715,17 +2109,18 @@ scan_classify(struct snap_data *d)
 		cycle_no = scan_array(ncomp, sizeof *cycle_no);
 		if (cflags == NULL || cycle_no == NULL)
 			goto nomem;
+		scan_comp_flags(state, 0, comp, cflags);
+	}
+	if (ngcomp > 0) {
+		gcflags = scan_array(ngcomp, sizeof *gcflags);
+		gcycle_no = scan_array(ngcomp, sizeof *gcycle_no);
+		if (gcflags == NULL || gcycle_no == NULL)
+			goto nomem;
+		scan_comp_flags(gc, 1, gcomp, gcflags);
 	}
 	for (i = 0; i < n; i++) {
-		if (state[i] != CL_UNREACHED)
-			continue;
-		for (e = work.edge_first[i]; e < work.edge_first[i + 1]; e++) {
-			v = work.edge_to[e];
-			if (state[v] != CL_UNREACHED)
-				continue;
-			nue++;
-			cflags[comp[v]] |= comp[v] == comp[i] ? COMP_INSIDE : COMP_ENTERED;
-		}
+		for (e = work.edge_first[i]; e < work.edge_first[i + 1]; e++)
+			nue += scan_stored_edge(state, gc, i, e);
 	}
 
 	d->verdicts = scan_array(n, sizeof *d->verdicts);
@@ -1738,9 +2133,32 @@ scan_classify(struct snap_data *d)
 	}
 	for (i = 0; i < n; i++) {
 		out = &d->verdicts[i];
-		out->py_garbage = -1;
 		out->root_refs = work.root_refs[i];
 		out->block_refs = work.block_refs[i];
+		out->py_garbage = -1;
+		if (gc != NULL) {
+			out->py_garbage = gc[i] == CL_UNREACHED;
+			if (work.py_at[i] != SCAN_PY_NONE) {
+				out->py_type = scan_py_names + work.py_type[i];
+				out->py_refcnt = work.py_refcnt[i];
+				refs = (uint64_t)work.py_root_refs[i] + work.py_heap_refs[i];
+				out->py_refs = refs < UINT32_MAX ? refs : UINT32_MAX;
+			}
+			if (gc[i] == CL_UNREACHED && (gcflags[gcomp[i]] & COMP_INSIDE)) {
+				if (gcycle_no[gcomp[i]] == 0)
+					gcycle_no[gcomp[i]] = ++ngcycles;
+				out->py_cycle = gcycle_no[gcomp[i]];
+			}
+		}
+		for (e = work.edge_first[i]; e < work.edge_first[i + 1]; e++) {
+			if (!scan_stored_edge(state, gc, i, e))
+				continue;
+			d->edges[d->nedges].from = i;
+			d->edges[d->nedges].to = work.edge_to[e];
+			d->edges[d->nedges].offset = work.edge_off[e] >> 1;
+			d->edges[d->nedges].interior = work.edge_off[e] & 1;
+			d->nedges++;
+		}
 		if (state[i] == CL_REACHED) {
 			out->leak = SCAN_REACHABLE;
 			continue;
@@ -1761,16 +2179,6 @@ scan_classify(struct snap_data *d)
 				cycle_no[u] = ++ncycles;
 			out->cycle = cycle_no[u];
 		}
-		for (e = work.edge_first[i]; e < work.edge_first[i + 1]; e++) {
-			v = work.edge_to[e];
-			if (state[v] != CL_UNREACHED)
-				continue;
-			d->edges[d->nedges].from = i;
-			d->edges[d->nedges].to = v;
-			d->edges[d->nedges].offset = work.edge_off[e] >> 1;
-			d->edges[d->nedges].interior = work.edge_off[e] & 1;
-			d->nedges++;
-		}
 	}
 	assert(d->nedges == nue);
 	goto done;
@@ -1780,12 +2188,16 @@ nomem:
 done:
 	scan_unarray(state, n, sizeof *state);
 	scan_unarray(stack, n, sizeof *stack);
+	scan_unarray(gc, n, sizeof *gc);
 	scan_unarray(idx, n, sizeof *idx);
 	scan_unarray(low, n, sizeof *low);
 	scan_unarray(comp, n, sizeof *comp);
-	scan_unarray(calls, nu, sizeof *calls);
+	scan_unarray(gcomp, n, sizeof *gcomp);
+	scan_unarray(calls, ncalls, sizeof *calls);
 	scan_unarray(cflags, ncomp, sizeof *cflags);
 	scan_unarray(cycle_no, ncomp, sizeof *cycle_no);
+	scan_unarray(gcflags, ngcomp, sizeof *gcflags);
+	scan_unarray(gcycle_no, ngcomp, sizeof *gcycle_no);
 	scan_free_work();
 }
 
@@ -1801,4 +2213,7 @@ scan_release(struct snap_data *d)
 	d->edges = NULL;
 	d->nedges = 0;
 	d->scanned = 0;
+	mem_unmap(scan_py_names, scan_py_names_cap);
+	scan_py_names = NULL;
+	scan_py_names_len = scan_py_names_cap = 0;
 }
