@@ -137,12 +137,16 @@ struct scan_chunk {
 /* A Python type object that the scan found valid, in work.types. */
 struct scan_type {
 	uintptr_t addr;		/* its address; 0 = empty slot */
-	uint32_t basicsize;	/* tp_basicsize */
+	uint32_t basicsize;	/* bytes its objects take at least: tp_basicsize, but for str and
+				   its subclasses that of a compact ASCII string (SCAN_PY_STR) */
 	uint32_t name;		/* offset of a copy of tp_name in scan_py_names */
 	uint8_t pre;		/* bytes before its objects in their blocks: GC header, preheader */
 };
 #define SCAN_PY_NONE 0xff	/* py_at[i] of a block that holds no Python object */
 #define SCAN_PY_NAME 128	/* bytes of a type name kept, its NUL included */
+#define SCAN_PY_UNICODE (1ul << 28)	/* Py_TPFLAGS_UNICODE_SUBCLASS */
+#define SCAN_PY_STR 40		/* sizeof (PyASCIIObject) on 3.12 (3.11's is larger): a compact
+				   string is smaller than str's tp_basicsize */
 
 /* Bits of scan_work.flags[i]. */
 #define SCAN_ROOT_START 1	/* a root points at the block's start */
@@ -172,7 +176,8 @@ struct scan_work {
 	uint8_t *flags;			/* flags[i]: SCAN_ROOT_* */
 	size_t *edge_first;		/* block i's edges: [edge_first[i], edge_first[i + 1]) */
 	uint32_t *edge_to;		/* edge_to[e]: the block pointed into */
-	uint64_t *edge_off;		/* edge_off[e]: byte offset in the source << 1 | interior */
+	uint64_t *edge_off;		/* edge_off[e]: byte offset in the source << 2 | at the
+					   Python object it holds << 1 | interior */
 	size_t nedges;			/* edges */
 	size_t edges_cap;		/* entries mapped in edge_to and edge_off */
 	uintptr_t self_regs[7];		/* the calling thread's rbx, rbp, r12-r15, rsp */
@@ -1326,7 +1331,7 @@ scan_py_type(uintptr_t t)
 	}
 	ty = scan_py_slot(work.types, work.type_slots, t);
 	ty->addr = t;
-	ty->basicsize = basic;
+	ty->basicsize = (flags & SCAN_PY_UNICODE) && basic > SCAN_PY_STR ? SCAN_PY_STR : basic;
 	ty->name = off;
 	ty->pre = (flags & PY_TPFLAGS_HAVE_GC ? PY_GC_HEAD : 0) + (flags & py.preheader ? 16 : 0);
 	work.ntypes++;
@@ -1616,6 +1621,7 @@ scan_blocks(const struct block *b)
 	uintptr_t v, a;
 	size_t i, m = 0;
 	uint32_t t;
+	int obj;
 
 	for (i = 0; i < work.n; i++) {
 		work.edge_first[i] = work.nedges;
@@ -1636,14 +1642,14 @@ scan_blocks(const struct block *b)
 			if (work.nedges == work.edges_cap && scan_edges_room(work.nedges + 1) != 0)
 				return -1;
 			work.edge_to[work.nedges] = t;
-			work.edge_off[work.nedges] = ((uintptr_t)w - a) << 1 |
+			obj = work.py_at != NULL && work.py_at[t] != SCAN_PY_NONE &&
+			    v == work.spans[t].start + work.py_at[t];
+			work.edge_off[work.nedges] = ((uintptr_t)w - a) << 2 | obj << 1 |
 			    !scan_at_start(t, v);
 			work.nedges++;
 			if (t != i && work.block_refs[t] != UINT32_MAX)
 				work.block_refs[t]++;
-			if (work.py_at != NULL && work.py_at[t] != SCAN_PY_NONE &&
-			    v == work.spans[t].start + work.py_at[t] &&
-			    !scan_py_head(i, (uintptr_t)w - a) &&
+			if (obj && !scan_py_head(i, (uintptr_t)w - a) &&
 			    work.py_heap_refs[t] != UINT32_MAX)
 				work.py_heap_refs[t]++;
 		}
@@ -1872,6 +1878,28 @@ scan_loader_roots(const struct snap_data *d)
 	return 0;
 }
 
+/* Returns 1 if block I holds a live Python object: an immortal one, or one with references. */
+static inline int
+scan_py_live(size_t i)
+{
+	return work.py_at[i] != SCAN_PY_NONE && work.py_refcnt[i] != 0;
+}
+
+/*
+ * Returns 1 if edge E, from block U, is a reference as CPython's gc sees it: not a word of U's GC
+ * header, and, into a block holding a live object, a pointer to the object itself (a pointer
+ * elsewhere in it, such as the gc's links to its GC header, is none).  Objects of reference
+ * count 0 wait on a free list: any pointer into them counts.
+ */
+static inline int
+scan_gc_edge(uint32_t u, size_t e)
+{
+	if (work.py_at[u] != SCAN_PY_NONE && work.py_refcnt[u] == 0)
+		return 0;	/* a free object's words are stale */
+	return !scan_py_head(u, work.edge_off[e] >> 2) &&
+	    ((work.edge_off[e] & 2) || !scan_py_live(work.edge_to[e]));
+}
+
 /*
  * Tarjan's strongly connected components, with an explicit stack, of the blocks whose STATE is
  * CL_UNREACHED, along the edges among them (GCVIEW: not those from GC headers).  IDX and LOW are
@@ -1900,7 +1928,7 @@ scan_components(uint8_t *state, int gcview, uint32_t *idx, uint32_t *low, uint32
 				e = calls[sp - 1].edge++;
 				v = work.edge_to[e];
 				if ((state[v] & ~CL_ONSTACK) != CL_UNREACHED ||
-				    (gcview && scan_py_head(u, work.edge_off[e] >> 1)))
+				    (gcview && !scan_gc_edge(u, e)))
 					continue;
 				if (idx[v] == 0) {
 					idx[v] = low[v] = ++counter;
@@ -1931,8 +1959,9 @@ scan_components(uint8_t *state, int gcview, uint32_t *idx, uint32_t *low, uint32
 /*
  * CPython's gc on the conservative edges: an object whose ob_refcnt exceeds the words of heap
  * blocks equal to its address (GC headers left out) is referenced from outside the heap, so
- * alive, and so is an immortal object and a block that is not an object but that a root points
- * into; whatever those lead to along edges (not from GC headers) is alive too.  Sets GC[i] to
+ * alive, and so is an immortal object, an object of count 0 (on a free list: free memory, not
+ * garbage) and a block that is not an object but that a root points into; whatever those lead
+ * to along the gc's edges (scan_gc_edge) is alive too.  Sets GC[i] to
  * CL_REACHED for the live blocks, CL_UNREACHED for the garbage; STACK has work.n entries.
  * Returns the number of garbage blocks.
  */
@@ -1945,7 +1974,7 @@ scan_py_gc(uint8_t *gc, uint32_t *stack)
 
 	for (i = 0; i < work.n; i++) {
 		if (work.py_at[i] != SCAN_PY_NONE)
-			root = work.py_refcnt[i] < 0 ||
+			root = work.py_refcnt[i] <= 0 ||
 			    work.py_refcnt[i] > (int64_t)work.py_heap_refs[i];
 		else
 			root = (work.flags[i] & (SCAN_ROOT_START | SCAN_ROOT_INTERIOR)) != 0;
@@ -1958,7 +1987,7 @@ scan_py_gc(uint8_t *gc, uint32_t *stack)
 		u = stack[--top];
 		for (e = work.edge_first[u]; e < work.edge_first[u + 1]; e++) {
 			v = work.edge_to[e];
-			if (gc[v] == CL_UNREACHED && !scan_py_head(u, work.edge_off[e] >> 1)) {
+			if (gc[v] == CL_UNREACHED && scan_gc_edge(u, e)) {
 				gc[v] = CL_REACHED;
 				stack[top++] = v;
 			}
@@ -1985,7 +2014,7 @@ scan_comp_flags(const uint8_t *state, int gcview, const uint32_t *comp, uint8_t 
 			continue;
 		for (e = work.edge_first[i]; e < work.edge_first[i + 1]; e++) {
 			v = work.edge_to[e];
-			if (state[v] != CL_UNREACHED || (gcview && scan_py_head(i, work.edge_off[e] >> 1)))
+			if (state[v] != CL_UNREACHED || (gcview && !scan_gc_edge(i, e)))
 				continue;
 			cflags[comp[v]] |= comp[v] == comp[i] ? COMP_INSIDE : COMP_ENTERED;
 		}
@@ -2001,7 +2030,7 @@ scan_stored_edge(const uint8_t *state, const uint8_t *gc, size_t i, size_t e)
 	if (state[i] == CL_UNREACHED && state[v] == CL_UNREACHED)
 		return 1;
 	return gc != NULL && gc[i] == CL_UNREACHED && gc[v] == CL_UNREACHED &&
-	    !scan_py_head(i, work.edge_off[e] >> 1);
+	    scan_gc_edge(i, e);
 }
 
 /*
@@ -2155,7 +2184,7 @@ scan_classify(struct snap_data *d)
 				continue;
 			d->edges[d->nedges].from = i;
 			d->edges[d->nedges].to = work.edge_to[e];
-			d->edges[d->nedges].offset = work.edge_off[e] >> 1;
+			d->edges[d->nedges].offset = work.edge_off[e] >> 2;
 			d->edges[d->nedges].interior = work.edge_off[e] & 1;
 			d->nedges++;
 		}
