@@ -397,6 +397,210 @@ leaks_print_records(struct lost *l, int json)
 	free(records);
 }
 
+/*
+ * Prints the Python traceback of stack STACK_ID with TB (py_frames joined with py_code for ?1, the
+ * most recent call first): as text lines after INDENT, or as a JSON array of {"file", "line",
+ * "function"}.  Returns an SQLite result code, SQLITE_DONE if all went well.
+ */
+static int
+leaks_print_py_traceback(sqlite3_stmt *tb, int64_t stack_id, int json, const char *indent)
+{
+	int rc, n = 0;
+
+	sqlite3_reset(tb);
+	sqlite3_bind_int64(tb, 1, stack_id);
+	if (json)
+		fputs("[", stdout);
+	while ((rc = sqlite3_step(tb)) == SQLITE_ROW) {
+		if (json) {
+			fputs(n > 0 ? ", {\"file\": " : "{\"file\": ", stdout);
+			json_string(stdout, (const char *)sqlite3_column_text(tb, 0));
+			printf(", \"line\": %d, \"function\": ", sqlite3_column_int(tb, 2));
+			json_string(stdout, (const char *)sqlite3_column_text(tb, 1));
+			fputs("}", stdout);
+		} else {
+			printf("%sFile \"%s\", line %d, in %s\n", indent,
+			    (const char *)sqlite3_column_text(tb, 0), sqlite3_column_int(tb, 2),
+			    (const char *)sqlite3_column_text(tb, 1));
+		}
+		n++;
+	}
+	if (json)
+		fputs("]", stdout);
+	else if (n == 0)
+		printf("%s(no Python traceback)\n", indent);
+	return rc;
+}
+
+/* Prints a count or NULL of column COL of STMT as JSON. */
+static void
+leaks_print_json_int(sqlite3_stmt *stmt, int col)
+{
+	if (sqlite3_column_type(stmt, col) == SQLITE_NULL)
+		fputs("null", stdout);
+	else
+		printf("%lld", (long long)sqlite3_column_int64(stmt, col));
+}
+
+/*
+ * Prints the Python garbage cycles of the snapshot of L, largest first, each with its blocks by
+ * address (type, refcount, references found, traceback), as text or as the members of the JSON
+ * array "python_cycles".  Returns 0, or -1 with *CAUSE set.
+ */
+static int
+leaks_print_py_cycles(struct lost *l, int json, char **cause)
+{
+	sqlite3_stmt *cycles, *members = NULL, *tb = NULL;
+	int64_t rank = 0;
+	char *sql;
+	int rc, mrc = SQLITE_DONE, first;
+
+	sql = xasprintf("SELECT b.py_cycle_id, sum(b.size), count(*), count(b.py_type)"
+	    " FROM blocks AS b WHERE b.snapshot_id = ?1 AND b.py_cycle_id IS NOT NULL AND %s"
+	    " GROUP BY 1 ORDER BY 2 DESC, 1", l->kept);
+	cycles = lost_prepare(l, sql, cause);
+	free(sql);
+	if (cycles == NULL)
+		return -1;
+	members = lost_prepare(l, "SELECT b.address, b.size, b.stack_id, b.py_type, b.py_refcnt,"
+	    " b.py_refs FROM blocks AS b WHERE b.snapshot_id = ?1 AND b.py_cycle_id = ?4"
+	    " ORDER BY b.address", cause);
+	tb = db_prepare(l->db, "SELECT c.filename, c.name, f.line FROM py_frames AS f"
+	    " JOIN py_code AS c ON c.id = f.code_id WHERE f.stack_id = ?1 ORDER BY f.level", cause);
+	if (members == NULL || tb == NULL)
+		goto fail;
+	while ((rc = sqlite3_step(cycles)) == SQLITE_ROW) {
+		rank++;
+		if (json) {
+			printf("%s\n  {\"id\": %lld, \"blocks\": %lld, \"bytes\": %lld,"
+			    " \"objects\": %lld,\n   \"members\": [", rank > 1 ? "," : "",
+			    (long long)sqlite3_column_int64(cycles, 0),
+			    (long long)sqlite3_column_int64(cycles, 2),
+			    (long long)sqlite3_column_int64(cycles, 1),
+			    (long long)sqlite3_column_int64(cycles, 3));
+		} else {
+			printf("\npython garbage cycle %lld of %lld: %lld bytes in %lld blocks,"
+			    " %lld objects\n", (long long)rank, (long long)l->py_ncycles,
+			    (long long)sqlite3_column_int64(cycles, 1),
+			    (long long)sqlite3_column_int64(cycles, 2),
+			    (long long)sqlite3_column_int64(cycles, 3));
+		}
+		sqlite3_reset(members);
+		sqlite3_bind_int64(members, 4, sqlite3_column_int64(cycles, 0));
+		for (first = 1; (mrc = sqlite3_step(members)) == SQLITE_ROW; first = 0) {
+			if (json) {
+				printf("%s\n    {\"address\": %lld, \"size\": %lld, \"type\": ",
+				    first ? "" : ",", (long long)sqlite3_column_int64(members, 0),
+				    (long long)sqlite3_column_int64(members, 1));
+				json_string(stdout, (const char *)sqlite3_column_text(members, 3));
+				fputs(", \"refcnt\": ", stdout);
+				leaks_print_json_int(members, 4);
+				fputs(", \"refs_found\": ", stdout);
+				leaks_print_json_int(members, 5);
+				fputs(", \"traceback\": ", stdout);
+			} else if (sqlite3_column_type(members, 3) != SQLITE_NULL) {
+				printf("  %s object at 0x%llx: %lld bytes, refcount %lld,"
+				    " %lld references found\n",
+				    (const char *)sqlite3_column_text(members, 3),
+				    (unsigned long long)sqlite3_column_int64(members, 0),
+				    (long long)sqlite3_column_int64(members, 1),
+				    (long long)sqlite3_column_int64(members, 4),
+				    (long long)sqlite3_column_int64(members, 5));
+			} else {
+				printf("  block 0x%llx: %lld bytes\n",
+				    (unsigned long long)sqlite3_column_int64(members, 0),
+				    (long long)sqlite3_column_int64(members, 1));
+			}
+			if ((rc = leaks_print_py_traceback(tb, sqlite3_column_int64(members, 2), json,
+			    "    ")) != SQLITE_DONE)
+				break;
+			if (json)
+				fputs("}", stdout);
+		}
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			break;
+		if (mrc != SQLITE_DONE) {
+			rc = mrc;
+			break;
+		}
+		if (json)
+			fputs(first ? "]}" : "\n   ]}", stdout);
+	}
+	if (rc != SQLITE_DONE) {
+		*cause = db_cause(l->db, rc);
+		goto fail;
+	}
+	if (json && rank > 0)
+		fputs("\n ", stdout);
+	sqlite3_finalize(cycles);
+	sqlite3_finalize(members);
+	sqlite3_finalize(tb);
+	return 0;
+fail:
+	sqlite3_finalize(cycles);
+	sqlite3_finalize(members);
+	sqlite3_finalize(tb);
+	return -1;
+}
+
+/*
+ * Prints the leaked references of the snapshot of L, objects whose refcount exceeds the
+ * references found, by type and address: as text, or as the members of the JSON array
+ * "leaked_references".  Returns 0, or -1 with *CAUSE set.
+ */
+static int
+leaks_print_py_leaked(struct lost *l, int json, char **cause)
+{
+	sqlite3_stmt *objs, *tb;
+	char *sql;
+	int rc, n = 0;
+
+	sql = xasprintf("SELECT b.address, b.py_type, b.py_refcnt, b.py_refs, b.stack_id"
+	    " FROM blocks AS b WHERE b.snapshot_id = ?1 AND " LOST_PY_LEAKED " AND %s"
+	    " ORDER BY b.py_type, b.address", l->kept);
+	objs = lost_prepare(l, sql, cause);
+	free(sql);
+	if (objs == NULL)
+		return -1;
+	tb = db_prepare(l->db, "SELECT c.filename, c.name, f.line FROM py_frames AS f"
+	    " JOIN py_code AS c ON c.id = f.code_id WHERE f.stack_id = ?1 ORDER BY f.level", cause);
+	if (tb == NULL) {
+		sqlite3_finalize(objs);
+		return -1;
+	}
+	while ((rc = sqlite3_step(objs)) == SQLITE_ROW) {
+		if (json) {
+			fputs(n > 0 ? ",\n  {\"type\": " : "\n  {\"type\": ", stdout);
+			json_string(stdout, (const char *)sqlite3_column_text(objs, 1));
+			printf(", \"refcnt\": %lld, \"refs_found\": %lld, \"address\": %lld,"
+			    " \"traceback\": ", (long long)sqlite3_column_int64(objs, 2),
+			    (long long)sqlite3_column_int64(objs, 3),
+			    (long long)sqlite3_column_int64(objs, 0));
+		} else {
+			printf("\nleaked reference: %s object at 0x%llx: refcount %lld,"
+			    " %lld references found\n", (const char *)sqlite3_column_text(objs, 1),
+			    (unsigned long long)sqlite3_column_int64(objs, 0),
+			    (long long)sqlite3_column_int64(objs, 2),
+			    (long long)sqlite3_column_int64(objs, 3));
+		}
+		if ((rc = leaks_print_py_traceback(tb, sqlite3_column_int64(objs, 4), json,
+		    "  ")) != SQLITE_DONE)
+			break;
+		if (json)
+			fputs("}", stdout);
+		n++;
+	}
+	sqlite3_finalize(objs);
+	sqlite3_finalize(tb);
+	if (rc != SQLITE_DONE) {
+		*cause = db_cause(l->db, rc);
+		return -1;
+	}
+	if (json && n > 0)
+		fputs("\n ", stdout);
+	return 0;
+}
+
 /* Prints the line that names SNAP, after WHAT, as "WHAT snapshot ID "LABEL" (...)". */
 static void
 leaks_print_snapshot(const char *what, const struct db_snapshot *snap)
@@ -426,6 +630,9 @@ leaks_print_text(struct lost *l, char **cause)
 	if (leaks_print_cycles(l, 0, cause) != 0)
 		return -1;
 	leaks_print_records(l, 0);
+	if (l->python && (leaks_print_py_cycles(l, 0, cause) != 0 ||
+	    leaks_print_py_leaked(l, 0, cause) != 0))
+		return -1;
 	return 0;
 }
 
@@ -447,6 +654,12 @@ leaks_print_json(struct lost *l, char **cause)
 		return -1;
 	fputs(l->ncycles > 0 ? "\n ],\n \"leaks\": [" : "],\n \"leaks\": [", stdout);
 	leaks_print_records(l, 1);
+	fputs("],\n \"python_cycles\": [", stdout);
+	if (leaks_print_py_cycles(l, 1, cause) != 0)
+		return -1;
+	fputs("],\n \"leaked_references\": [", stdout);
+	if (leaks_print_py_leaked(l, 1, cause) != 0)
+		return -1;
 	fputs("]}\n", stdout);
 	return 0;
 }

@@ -467,6 +467,30 @@ lost_summarize(struct lost *l, char **cause)
 		*cause = db_cause(l->db, rc);
 		return -1;
 	}
+	sql = xasprintf("SELECT count(b.py_garbage),"
+	    " coalesce(sum(CASE WHEN b.py_garbage THEN b.size END), 0), coalesce(sum(b.py_garbage), 0),"
+	    " count(DISTINCT b.py_cycle_id),"
+	    " coalesce(sum(CASE WHEN b.py_cycle_id IS NOT NULL THEN b.size END), 0),"
+	    " count(b.py_cycle_id), coalesce(sum(" LOST_PY_LEAKED "), 0)"
+	    " FROM blocks AS b WHERE b.snapshot_id = ?1 AND %s", l->kept);
+	stmt = lost_prepare(l, sql, cause);
+	free(sql);
+	if (stmt == NULL)
+		return -1;
+	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		l->python = sqlite3_column_int64(stmt, 0) > 0;
+		l->py_garbage.bytes = sqlite3_column_int64(stmt, 1);
+		l->py_garbage.blocks = sqlite3_column_int64(stmt, 2);
+		l->py_ncycles = sqlite3_column_int64(stmt, 3);
+		l->py_cycles.bytes = sqlite3_column_int64(stmt, 4);
+		l->py_cycles.blocks = sqlite3_column_int64(stmt, 5);
+		l->py_leaked = sqlite3_column_int64(stmt, 6);
+	}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_ROW) {
+		*cause = db_cause(l->db, rc);
+		return -1;
+	}
 	assert(l->cycles.blocks <= l->kinds[LOST_DEFINITELY].blocks +
 	    l->kinds[LOST_INDIRECTLY].blocks + l->kinds[LOST_POSSIBLY].blocks);
 	return 0;
@@ -543,19 +567,23 @@ lost_compute(struct lost *l, char **cause)
 	return 0;
 }
 
-/* Returns 1 if the report of L has a definitely lost block or a cycle: what fails a check. */
+/*
+ * Returns 1 if the report of L has a definitely lost block, a cycle, a Python garbage cycle or
+ * a leaked reference: what fails a check.
+ */
 int
 lost_found(const struct lost *l)
 {
-	return l->kinds[LOST_DEFINITELY].blocks > 0 || l->ncycles > 0;
+	return l->kinds[LOST_DEFINITELY].blocks > 0 || l->ncycles > 0 || l->py_ncycles > 0 ||
+	    l->py_leaked > 0;
 }
 
-/* Returns 1 if the report of L has any lost block, of any kind. */
+/* Returns 1 if the report of L has any lost block, of any kind, or Python garbage. */
 int
 lost_any(const struct lost *l)
 {
 	return l->kinds[LOST_DEFINITELY].blocks > 0 || l->kinds[LOST_INDIRECTLY].blocks > 0 ||
-	    l->kinds[LOST_POSSIBLY].blocks > 0;
+	    l->kinds[LOST_POSSIBLY].blocks > 0 || l->py_garbage.blocks > 0 || l->py_leaked > 0;
 }
 
 /*
@@ -576,6 +604,15 @@ lost_print_summary(FILE *f, const struct lost *l, const char *prefix)
 	    (long long)l->suppressed.bytes, (long long)l->suppressed.blocks);
 	fprintf(f, "%s%18s: %lld bytes in %lld blocks in %lld cycles\n", prefix, "leaked cycles",
 	    (long long)l->cycles.bytes, (long long)l->cycles.blocks, (long long)l->ncycles);
+	if (!l->python)
+		return;
+	fprintf(f, "%s%18s: %lld bytes in %lld blocks\n", prefix, "python garbage",
+	    (long long)l->py_garbage.bytes, (long long)l->py_garbage.blocks);
+	fprintf(f, "%s%18s: %lld bytes in %lld blocks in %lld cycles\n", prefix, "garbage cycles",
+	    (long long)l->py_cycles.bytes, (long long)l->py_cycles.blocks,
+	    (long long)l->py_ncycles);
+	fprintf(f, "%s%18s: %lld objects\n", prefix, "leaked references",
+	    (long long)l->py_leaked);
 }
 
 /* Prints SUM as a JSON object: {"bytes": B, "blocks": N}. */
@@ -589,7 +626,8 @@ lost_print_json_sum(FILE *f, const struct lost_sum *sum)
 /*
  * Prints the summary of L on F as a JSON object: definitely_lost, indirectly_lost,
  * possibly_lost, still_reachable and suppressed, each with bytes and blocks; leaked_cycles with
- * cycles, bytes and blocks.
+ * cycles, bytes and blocks; python, null unless the snapshot is of a traced CPython: garbage
+ * (bytes, blocks), garbage_cycles (cycles, bytes, blocks) and leaked_references (objects).
  */
 void
 lost_print_json_summary(FILE *f, const struct lost *l)
@@ -607,6 +645,17 @@ lost_print_json_summary(FILE *f, const struct lost *l)
 	}
 	fputs("\"suppressed\": ", f);
 	lost_print_json_sum(f, &l->suppressed);
-	fprintf(f, ",\n  \"leaked_cycles\": {\"cycles\": %lld, \"bytes\": %lld, \"blocks\": %lld}}",
+	fprintf(f, ",\n  \"leaked_cycles\": {\"cycles\": %lld, \"bytes\": %lld, \"blocks\": %lld}",
 	    (long long)l->ncycles, (long long)l->cycles.bytes, (long long)l->cycles.blocks);
+	fputs(",\n  \"python\": ", f);
+	if (l->python) {
+		fputs("{\"garbage\": ", f);
+		lost_print_json_sum(f, &l->py_garbage);
+		fprintf(f, ", \"garbage_cycles\": {\"cycles\": %lld, \"bytes\": %lld,"
+		    " \"blocks\": %lld}, \"leaked_references\": %lld}", (long long)l->py_ncycles,
+		    (long long)l->py_cycles.bytes, (long long)l->py_cycles.blocks,
+		    (long long)l->py_leaked);
+	} else
+		fputs("null", f);
+	fputs("}", f);
 }

@@ -67,6 +67,13 @@ struct lost {
 	struct lost_sum		 suppressed;	/* kept leaked blocks that suppressions drop */
 	struct lost_sum		 cycles;	/* blocks of the cycles reported */
 	int64_t			 ncycles;	/* cycles reported: the rows of temp.lost_cycles */
+	/* A snapshot of a traced CPython (blocks.py_garbage set), of the kept blocks: */
+	int			 python;	/* 1 if it is one */
+	struct lost_sum		 py_garbage;	/* garbage as CPython's gc sees it */
+	struct lost_sum		 py_cycles;	/* in garbage cycles */
+	int64_t			 py_ncycles;	/* garbage cycles */
+	int64_t			 py_leaked;	/* objects whose refcount exceeds the references
+						   found: leaked references */
 };
 
 /*
@@ -75,6 +82,9 @@ struct lost {
  * blocks.
  */
 #define LOST_CYCLES "temp.lost_cycles"
+
+/* The condition that block b holds an object with a leaked reference, in SQL. */
+#define LOST_PY_LEAKED "b.py_refcnt > b.py_refs"
 
 /* The condition that block b is leaked, in SQL. */
 #define LOST_LEAKED "b.leak IN ('definitely', 'indirectly', 'possibly')"
