@@ -144,6 +144,7 @@ struct scan_type {
 };
 #define SCAN_PY_NONE 0xff	/* py_at[i] of a block that holds no Python object */
 #define SCAN_PY_NAME 128	/* bytes of a type name kept, its NUL included */
+#define SCAN_PY_REFS (1ll << 40)	/* a reference count this high is no object's */
 #define SCAN_PY_UNICODE (1ul << 28)	/* Py_TPFLAGS_UNICODE_SUBCLASS */
 #define SCAN_PY_STR 40		/* sizeof (PyASCIIObject) on 3.12 (3.11's is larger): a compact
 				   string is smaller than str's tp_basicsize */
@@ -1341,7 +1342,8 @@ scan_py_type(uintptr_t t)
 /*
  * Finds the Python objects: in every live block of the object domain, an object at offset 16
  * (GC header), 32 (preheader and GC header) or 0 whose ob_type is a type that puts its objects
- * at that offset and fits in the block.  Known types are tried first, so that a block's other
+ * at that offset and fits in the block, and whose ob_refcnt is plausible (0 <= it < 2^40, or
+ * immortal).  Known types are tried first, so that a block's other
  * words are looked at as types only when no known type fits.  Fills work.py_*; 0, or -1 if out
  * of memory.
  */
@@ -1382,6 +1384,8 @@ scan_py_objects(const struct snap_data *d)
 				rc = ((const int64_t *)a)[0];
 				if (py.minor >= 12 && (int32_t)(uint32_t)rc < 0)
 					rc = -1;	/* immortal */
+				else if (rc < 0 || rc >= SCAN_PY_REFS)
+					continue;	/* words that only look like an object */
 				work.py_at[i] = pres[k];
 				work.py_type[i] = ty->name;
 				work.py_refcnt[i] = rc;
