@@ -8,6 +8,10 @@
  * pointers of a cycle's blocks that lead out of it are listed too, marked: they show what the
  * cycle holds on to (which the scan counted as indirectly lost).
  *
+ * For a traced CPython, the garbage cycles that the scan found as CPython's gc would, largest
+ * first, each block with its type, refcount, references found and Python traceback; then the
+ * leaked references: objects whose refcount exceeds the references found.
+ *
  * A site is a group of top --by traceback: the stacks that are equal from the key frame (the
  * first frame outside the allocator) outward, so the record of a line is not split by the
  * allocator's own paths to malloc.  The records come from lost.c's stats, whose sides 0 to 2
@@ -738,12 +742,18 @@ const struct cmd_entry cmd_leaks_entry = {
 	    "stacks that allocated them.  Then the other leaks, one loss record per allocation\n"
 	    "stack (as top --by traceback) and kind, largest first.\n"
 	    "\n"
+	    "For a traced CPython, the summary also counts the garbage that CPython's gc\n"
+	    "would find, its cycles and the leaked references (objects whose refcount\n"
+	    "exceeds the references found); then come the garbage cycles, with the types,\n"
+	    "refcounts and Python tracebacks of their objects, and the leaked references.\n"
+	    "\n"
 	    "  --since S          keep only what leaked after snapshot S: blocks allocated after\n"
 	    "                     it, and cycles with such a block\n"
 	    "  --suppressions F   leave out the leaks whose allocation stack matches a line\n"
 	    "                     leak:PATTERN of F (LeakSanitizer's format: '*' matches\n"
 	    "                     anything, '^' and '$' anchor); a cycle goes whole; count them\n"
 	    "                     as suppressed.  May be given several times.\n"
-	    "  --json             print a JSON object: snapshot, since, summary, cycles, leaks\n",
+	    "  --json             print a JSON object: snapshot, since, summary, cycles, leaks,\n"
+	    "                     python_cycles, leaked_references\n",
 	.exec = cmd_leaks_exec
 };

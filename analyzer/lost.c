@@ -23,6 +23,11 @@
  * leak.  Suppressed blocks are counted apart, never in the kinds; still reachable blocks are not
  * leaks and are never suppressed.
  *
+ * Python: at a scanned snapshot of a traced CPython, the preload also left the gc's view
+ * (blocks.py_garbage, py_cycle_id) and each object's refcount beside the references it found
+ * (py_refcnt, py_refs); the report sums the kept garbage, its cycles and the leaked references
+ * (refcount above the references found).  Suppressions do not apply to them.
+ *
  * Temporary tables, in the connection's temp database, so that a read-only file will do:
  * lost_since_cycles (the cycles a --since report keeps), lost_stacks (the suppressed stacks),
  * lost_supp_cycles (the suppressed cycles) and LOST_CYCLES (the cycles reported, ranked by bytes).

@@ -54,6 +54,23 @@
  * block in address order.  Leaked cycles are the components with an edge inside (two blocks or
  * more, or one pointing at itself), numbered from 1 in the address order of their lowest blocks.
  *
+ * Python objects (a traced CPython, py.minor != 0).  While the threads are stopped, every block
+ * of the object domain is looked at for an object: at offset 16 (GC header first), 32 (two
+ * preheader words, then the GC header) or 0, an object whose ob_type is a type (its own type is
+ * PyType_Type, or a metatype whose type is) that puts its objects at that offset (Py_TPFLAGS_
+ * HAVE_GC and py.preheader say) and fits in the block.  Types are read where they cannot fault
+ * and kept in a table by address (work.types), their names copied to scan_py_names, which the
+ * verdicts point into until scan_release().  A pointer to the object, or to its GC header,
+ * counts as a pointer to the block's start for the classification above; the words equal to
+ * the object's address are counted in roots and in blocks (py_root_refs, py_heap_refs), the
+ * words of a GC header, which link the gc's objects, left out.  Then, outside the stop, the gc's
+ * algorithm (scan_py_gc): objects whose count exceeds their heap references are referenced from
+ * outside the heap, so alive, as are immortal objects, free-list objects (count 0) and blocks
+ * that are no object but that a root points into; what they reach along the gc's edges is
+ * alive, and the rest is garbage.  A gc edge leaves out GC header words and, into a block
+ * holding a live object, anything but a pointer to the object.  Garbage cycles are the
+ * components of the garbage with an edge inside, numbered like the leaked cycles.
+ *
  * Invariants after scan_collect() (checked in debug builds):
  *	spans[i].start <= spans[i + 1].start
  *	edge_first[0] == 0 <= ... <= edge_first[n] == nedges, edge_to[e] < n
