@@ -290,6 +290,25 @@ boot_config(void)
 		}
 		hs_cfg.interval = d;
 	}
+	py.depth = 16;
+	if ((s = boot_env("HEAPSCOPE_PY_DEPTH")) != NULL) {
+		errno = 0;
+		n = strtol(s, &end, 10);
+		if (errno != 0 || *end != '\0' || n < 1 || n > PY_MAX_DEPTH) {
+			log_fail("HEAPSCOPE_PY_DEPTH \"%.40s\": not a number from 1 to %d", s,
+			    PY_MAX_DEPTH);
+			return -1;
+		}
+		py.depth = n;
+	}
+	if ((s = boot_env("HEAPSCOPE_PYTHON")) != NULL) {
+		if (strcmp(s, "0") != 0 && strcmp(s, "1") != 0) {
+			log_fail("HEAPSCOPE_PYTHON \"%.40s\": not 0 or 1", s);
+			return -1;
+		}
+		if (s[0] == '0')
+			py.depth = -1;
+	}
 	if ((s = boot_env("HEAPSCOPE_LEAKS")) != NULL) {
 		if (strcmp(s, "0") != 0 && strcmp(s, "1") != 0) {
 			log_fail("HEAPSCOPE_LEAKS \"%.40s\": not 0 or 1", s);
@@ -355,6 +374,7 @@ boot_init(void)
 	clock_init();
 	if (boot_config() != 0)
 		return;
+	py_init();
 	thread_init();
 	snap_init();
 	if (atomic_load(&hs_state) == HS_BOOT)

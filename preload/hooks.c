@@ -4,7 +4,7 @@
  *
  * Every hook follows one pattern.  Before the real functions are known, allocations come from the
  * bootstrap arena (boot.c).  When tracing is off, or the thread is already inside heapscope (the
- * re-entry guard `busy`: heapscope's own work, SQLite's allocations during a snapshot, a signal
+ * re-entry guard `hs_busy`: heapscope's own work, SQLite's allocations during a snapshot, a signal
  * handler that interrupted a hook), the call goes straight to the real function.  Otherwise the
  * hook sets the guard, calls the real function, records, and clears the guard.  Frees are
  * recorded before the memory goes back, so no other thread can be given the address first.
@@ -27,14 +27,7 @@
 #include "internal.h"
 #include "unwind.h"
 
-static __thread int busy HS_TLS;	/* 1 while this thread is inside heapscope */
-
-/* Returns 1 if this call is to be recorded: tracing is on and the thread is not inside it. */
-static inline int
-hooks_tracing(void)
-{
-	return !busy && atomic_load_explicit(&hs_state, memory_order_relaxed) == HS_ON;
-}
+__thread int hs_busy HS_TLS;	/* 1 while this thread is inside heapscope */
 
 /* malloc before the real one is known: find it, or use the arena while dlsym runs. */
 static void *
@@ -53,12 +46,14 @@ malloc(size_t size)
 
 	if (HS_UNLIKELY(real_malloc == NULL))
 		return hooks_boot_malloc(size, 16);
+	if (HS_UNLIKELY(py_check_pending()) && !hs_busy)
+		py_check();
 	if (!hooks_tracing())
 		return real_malloc(size);
-	busy = 1;
+	hs_busy = 1;
 	if ((p = real_malloc(size)) != NULL)
 		record_alloc(p, size, __builtin_frame_address(0));
-	busy = 0;
+	hs_busy = 0;
 	return p;
 }
 
@@ -70,9 +65,9 @@ free(void *p)
 	if (HS_UNLIKELY(real_free == NULL))
 		boot_symbols();
 	if (hooks_tracing()) {
-		busy = 1;
+		hs_busy = 1;
 		record_free(p);		/* frees it too */
-		busy = 0;
+		hs_busy = 0;
 		return;
 	}
 	real_free(p);
@@ -95,10 +90,10 @@ calloc(size_t n, size_t size)
 	}
 	if (!hooks_tracing())
 		return real_calloc(n, size);
-	busy = 1;
+	hs_busy = 1;
 	if ((p = real_calloc(n, size)) != NULL)
 		record_alloc(p, total, __builtin_frame_address(0));
-	busy = 0;
+	hs_busy = 0;
 	return p;
 }
 
@@ -119,7 +114,7 @@ hooks_realloc(void *p, size_t size, void *fp)
 	}
 	if (!hooks_tracing())
 		return real_realloc(p, size);
-	busy = 1;
+	hs_busy = 1;
 	if (p == NULL) {
 		if ((q = real_realloc(NULL, size)) != NULL)
 			record_alloc(q, size, fp);
@@ -132,7 +127,7 @@ hooks_realloc(void *p, size_t size, void *fp)
 		q = real_realloc(p, size);
 		record_realloc_end(traced ? &old : NULL, q, size, fp);
 	}
-	busy = 0;
+	hs_busy = 0;
 	return q;
 }
 
@@ -163,10 +158,10 @@ posix_memalign(void **out, size_t align, size_t size)
 		boot_symbols();
 	if (!hooks_tracing())
 		return real_posix_memalign(out, align, size);
-	busy = 1;
+	hs_busy = 1;
 	if ((rc = real_posix_memalign(out, align, size)) == 0)
 		record_alloc(*out, size, __builtin_frame_address(0));
-	busy = 0;
+	hs_busy = 0;
 	return rc;
 }
 
@@ -181,10 +176,10 @@ name params									\
 		boot_symbols();							\
 	if (!hooks_tracing())							\
 		return real_##name args;					\
-	busy = 1;								\
+	hs_busy = 1;								\
 	if ((p = real_##name args) != NULL)					\
 		record_alloc(p, size, __builtin_frame_address(0));		\
-	busy = 0;								\
+	hs_busy = 0;								\
 	return p;								\
 }
 HOOK_ALIGNED(aligned_alloc, (size_t align, size_t size), (align, size), size)
@@ -211,16 +206,16 @@ mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 		boot_symbols();
 	if (!hooks_tracing())
 		return real_mmap(addr, len, prot, flags, fd, off);
-	busy = 1;
+	hs_busy = 1;
 	p = real_mmap(addr, len, prot, flags, fd, off);
 	if (p != MAP_FAILED) {
 		struct thread *t = thread_self();
 		uint32_t stack;
 
-		if (t != NULL && (stack = record_stack(t, __builtin_frame_address(0))) != 0)
+		if (t != NULL && (stack = record_stack(t, __builtin_frame_address(0), PY_NONE)) != 0)
 			map_add((uintptr_t)p, len, prot, flags, stack, 0);
 	}
-	busy = 0;
+	hs_busy = 0;
 	return p;
 }
 
@@ -237,10 +232,10 @@ munmap(void *addr, size_t len)
 		boot_symbols();
 	if (!hooks_tracing())
 		return real_munmap(addr, len);
-	busy = 1;
+	hs_busy = 1;
 	map_remove((uintptr_t)addr, len);
 	rc = real_munmap(addr, len);
-	busy = 0;
+	hs_busy = 0;
 	return rc;
 }
 
@@ -259,11 +254,11 @@ mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
 		boot_symbols();
 	if (!hooks_tracing())
 		return real_mremap(old, old_len, new_len, flags, want);
-	busy = 1;
+	hs_busy = 1;
 	p = real_mremap(old, old_len, new_len, flags, want);
 	if (p != MAP_FAILED)
 		map_move((uintptr_t)old, old_len, (uintptr_t)p, new_len);
-	busy = 0;
+	hs_busy = 0;
 	return p;
 }
 
@@ -283,17 +278,17 @@ dlopen(const char *file, int mode)
 HS_EXPORT int
 dlclose(void *h)
 {
-	int rc, was = busy;
+	int rc, was = hs_busy;
 
 	if (HS_UNLIKELY(real_dlclose == NULL))
 		boot_symbols();
 	if (atomic_load(&hs_state) != HS_ON)
 		return real_dlclose(h);
-	busy = 1;
+	hs_busy = 1;
 	modules_refresh();	/* keep the object's name and address for the stacks into it */
 	rc = real_dlclose(h);
 	unwind_flush();
-	busy = was;
+	hs_busy = was;
 	return rc;
 }
 
@@ -304,7 +299,7 @@ _exit(int status)
 		boot_symbols();
 	/* A vfork child shares its parent's memory and thread-local guard: leave both alone. */
 	if (hooks_tracing() && getpid() == hs_pid) {
-		busy = 1;
+		hs_busy = 1;
 		snap_exit();
 	}
 	real__exit(status);
@@ -320,9 +315,9 @@ heapscope_snapshot(const char *label)
 
 	if (!hooks_tracing())
 		return -1;
-	busy = 1;
+	hs_busy = 1;
 	id = snap_take(HS_TRIGGER_API, label, 1);
-	busy = 0;
+	hs_busy = 0;
 	return id;
 }
 
@@ -330,15 +325,15 @@ heapscope_snapshot(const char *label)
 void
 hooks_own_thread(void)
 {
-	busy = 1;
+	hs_busy = 1;
 }
 
 /* Sets or clears the guard; returns the previous value. */
 int
 hooks_enter(int on)
 {
-	int was = busy;
+	int was = hs_busy;
 
-	busy = on;
+	hs_busy = on;
 	return was;
 }

@@ -133,7 +133,8 @@ struct thread {
 		uint64_t hash;		/* unwind_capture()'s hash of the stack */
 		uint32_t stack;		/* its id, 0 = empty slot */
 	} cache[256];			/* stack ids by hash, a direct-mapped cache */
-	uintptr_t pcs[];		/* capture buffer: hs_cfg.depth entries */
+	uintptr_t pcs[];		/* capture buffer: hs_cfg.depth entries, then the Python
+				   tag and py.depth frames in Python mode */
 };
 void site_counts_add(struct site_counts *to, const struct site_counts *c);
 struct thread *thread_self(void);
@@ -210,6 +211,8 @@ extern struct py_info py;
 #define PY_GC_HEAD 16			/* sizeof (PyGC_Head) */
 void py_init(void);
 void py_check(void);
+int py_check_pending(void);
+int py_capture(uintptr_t *out, int domain, uint64_t *hash);
 /* A code object seen in a Python traceback, numbered from 1; never changes once published. */
 struct py_code {
 	uint32_t id;
@@ -232,16 +235,26 @@ void stack_atfork_parent(void);
 void stack_atfork_child(void);
 
 /* hooks.c */
+extern __thread int hs_busy HS_TLS;	/* the re-entry guard: 1 while the thread is inside heapscope */
+
+/* Returns 1 if this call is to be recorded: tracing is on and the thread is not inside it. */
+static inline int
+hooks_tracing(void)
+{
+	return !hs_busy && atomic_load_explicit(&hs_state, memory_order_relaxed) == HS_ON;
+}
 void hooks_own_thread(void);
 int hooks_enter(int on);
 
 /* record.c: what the hooks record. */
-uint32_t record_stack(struct thread *, void *fp);
+uint32_t record_stack(struct thread *, void *fp, int domain);
 void record_alloc(void *p, size_t size, void *fp);
 void record_alloc_py(void *p, size_t size, void *fp, int domain);
 void record_free(void *p);	/* and frees it */
+void record_free_with(void *p, void (*release)(void *ctx, void *p), void *ctx);
 int record_realloc_begin(void *p, struct block *old);
 void record_realloc_end(struct block *old, void *p, size_t size, void *fp);
+void record_realloc_end_py(struct block *old, void *p, size_t size, void *fp, int domain);
 
 /* modules.c: loaded objects, for offline symbolization. */
 struct module {

@@ -52,11 +52,20 @@ record_birth(struct thread *t, const struct block *b, const struct block *old)
 {
 	struct site_counts *c;
 	struct shard *sh;
+	struct block stale;
 	char *cause = NULL;
 
 	sh = table_lock(b->addr);
 	if (old != NULL)
 		record_death(t, old, b->birth);
+	/*
+	 * In a CPython, a block may have been freed where heapscope could not see it: between
+	 * start-up replacing the allocators and py_check wrapping them again, or under debug
+	 * hooks that free the pointer below the one they returned.  Its address coming back
+	 * proves it dead.
+	 */
+	if (HS_UNLIKELY(py.minor != 0) && table_remove(sh, b->addr, &stale))
+		record_death(t, &stale, b->birth);
 	if ((c = thread_site(t, b->stack)) == NULL)
 		cause = "out of memory for site counters";
 	else if (table_insert(sh, b, &cause) == 0) {
@@ -69,15 +78,20 @@ record_birth(struct thread *t, const struct block *b, const struct block *old)
 	t->last_alloc = b->addr;
 }
 
-/* Captures the stack of the hook whose frame is FP; returns its id, or 0 with tracing failed. */
+/*
+ * Captures the stack of the hook whose frame is FP, with the Python traceback of a block of
+ * CPython allocator DOMAIN (PY_NONE for none); returns its id, or 0 with tracing failed.
+ */
 uint32_t
-record_stack(struct thread *t, void *fp)
+record_stack(struct thread *t, void *fp, int domain)
 {
 	uint64_t hash;
 	uint32_t id;
 	int n;
 
 	n = unwind_capture(t->unwind, fp, t->pcs, hs_cfg.depth, &hash);
+	if (domain != PY_NONE)
+		n += py_capture(t->pcs + n, domain, &hash);
 	if ((id = stack_intern(t, t->pcs, n, hash)) == 0)
 		log_fail("out of memory for stacks");
 	return id;
@@ -85,14 +99,14 @@ record_stack(struct thread *t, void *fp)
 
 /* Fills in a new block's record; returns 0, or -1 if tracing failed. */
 static int
-record_make(struct thread **tp, struct block *b, void *p, size_t size, void *fp)
+record_make(struct thread **tp, struct block *b, void *p, size_t size, void *fp, int domain)
 {
 	struct thread *t;
 
 	if ((*tp = t = thread_self()) == NULL)
 		return -1;
 	memset(b, 0, sizeof *b);
-	if ((b->stack = record_stack(t, fp)) == 0)
+	if ((b->stack = record_stack(t, fp, domain)) == 0)
 		return -1;
 	b->addr = (uintptr_t)p;
 	b->size = size > BLOCK_SIZE_MAX ? BLOCK_SIZE_MAX : size;
@@ -108,18 +122,39 @@ record_alloc(void *p, size_t size, void *fp)
 	struct thread *t;
 	struct block b;
 
-	if (record_make(&t, &b, p, size, fp) == 0)
+	if (record_make(&t, &b, p, size, fp, PY_NONE) == 0)
 		record_birth(t, &b, NULL);
 }
 
-/*
- * Records the free of P (a block of the program's, or one heapscope never saw) and frees it.
- * The real free runs under P's shard lock, so no other thread can be given P and record it
- * before its old record is gone; meanwhile the prefetched table entry arrives, so the two cache
- * misses (the allocator's on the chunk, ours on the entry) overlap instead of adding up.
- */
+/* Records the allocation of SIZE bytes at P through CPython allocator DOMAIN. */
 void
-record_free(void *p)
+record_alloc_py(void *p, size_t size, void *fp, int domain)
+{
+	struct thread *t;
+	struct block b;
+
+	if (record_make(&t, &b, p, size, fp, domain) == 0)
+		record_birth(t, &b, NULL);
+}
+
+/* Frees P: with RELEASE(CTX, P), or with real_free if RELEASE is NULL. */
+static inline void
+record_release(void *p, void (*release)(void *, void *), void *ctx)
+{
+	if (release == NULL)
+		real_free(p);
+	else
+		release(ctx, p);
+}
+
+/*
+ * Records the free of P (a block of the program's, or one heapscope never saw) and frees it
+ * (record_release).  The free runs under P's shard lock, so no other thread can be given P and
+ * record it before its old record is gone; meanwhile the prefetched table entry arrives, so the
+ * two cache misses (the allocator's on the chunk, ours on the entry) overlap instead of adding up.
+ */
+static inline void
+record_free_common(void *p, void (*release)(void *, void *), void *ctx)
 {
 	struct thread *t;
 	struct shard *sh;
@@ -128,17 +163,30 @@ record_free(void *p)
 
 	table_prefetch((uintptr_t)p);
 	if ((t = thread_self()) == NULL) {
-		real_free(p);
+		record_release(p, release, ctx);
 		return;
 	}
 	now = clock_ticks();
 	sh = table_lock((uintptr_t)p);
-	real_free(p);
+	record_release(p, release, ctx);
 	if (table_remove(sh, (uintptr_t)p, &b))
 		record_death(t, &b, now);
 	table_unlock(sh);
 	if (t->last_alloc == (uintptr_t)p)
 		t->last_alloc = 0;
+}
+
+void
+record_free(void *p)
+{
+	record_free_common(p, NULL, NULL);
+}
+
+/* Records the free of P and frees it with RELEASE(CTX, P): a CPython domain's free. */
+void
+record_free_with(void *p, void (*release)(void *, void *), void *ctx)
+{
+	record_free_common(p, release, ctx);
 }
 
 /*
@@ -164,6 +212,13 @@ record_realloc_begin(void *p, struct block *old)
 void
 record_realloc_end(struct block *old, void *q, size_t size, void *fp)
 {
+	record_realloc_end_py(old, q, size, fp, PY_NONE);
+}
+
+/* record_realloc_end for a block of CPython allocator DOMAIN (PY_NONE: the malloc family). */
+void
+record_realloc_end_py(struct block *old, void *q, size_t size, void *fp, int domain)
+{
 	struct thread *t;
 	struct shard *sh;
 	struct block b;
@@ -179,6 +234,6 @@ record_realloc_end(struct block *old, void *q, size_t size, void *fp)
 			log_fail("%s", cause);
 		return;
 	}
-	if (record_make(&t, &b, q, size, fp) == 0)
+	if (record_make(&t, &b, q, size, fp, domain) == 0)
 		record_birth(t, &b, old);
 }

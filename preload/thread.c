@@ -35,7 +35,8 @@ static size_t thread_tids_cap;		/* entries mapped */
 static size_t
 thread_size(void)
 {
-	return sizeof(struct thread) + (size_t)hs_cfg.depth * sizeof(uintptr_t);
+	return sizeof(struct thread) +
+	    (size_t)(hs_cfg.depth + (py.minor != 0 ? 1 + py.depth : 0)) * sizeof(uintptr_t);
 }
 
 /* Adds T to the registry and numbers it; the caller holds the registry lock.  -1 if no memory. */
