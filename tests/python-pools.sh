@@ -56,7 +56,7 @@ dup2(stderr, 2)
 print(snap)
 PY
 
-# compare TABLE JSON: one line per check, "NAME GOT WANT OK" with OK 1 or 0.
+# compare TABLE JSON: one line per check, "OK WHAT" with OK 1 or 0.
 compare() {
 	python3 - "$1" "$2" <<'PY'
 import json, re, sys
@@ -77,25 +77,25 @@ for c in doc["size_classes"]:
     worst_blocks = max(worst_blocks, abs(c["blocks"] - blocks))
     worst_pools = max(worst_pools, abs(c["pools"] - pools))
     diff_blocks += abs(c["blocks"] - blocks)
-def check(name, got, want, ok):
-    print(name, got, want, int(ok))
-known = {c["size"]: c for c in doc["size_classes"] if c["size"] in (64, 144, 336, 512)}
-check("known", min(c["blocks"] for c in known.values()), 5000,
-      min(c["blocks"] for c in known.values()) >= 5000)
-check("class_blocks", worst_blocks, "<=2", worst_blocks <= 2)
-check("all_blocks", diff_blocks, "<=4", diff_blocks <= 4)
-check("pools", worst_pools, 0, worst_pools == 0)
-check("arenas", doc["arenas"], totals["# arenas allocated current"],
-      doc["arenas"] == totals["# arenas allocated current"])
-check("unused", doc["unused_pool_bytes"], totals["N unused pools * 16384 bytes"],
-      doc["unused_pool_bytes"] == totals["N unused pools * 16384 bytes"])
-for key, name in (("pool_header_bytes", "# bytes lost to pool headers"),
-                  ("quantization_bytes", "# bytes lost to quantization"),
-                  ("arena_alignment_bytes", "# bytes lost to arena alignment"),
-                  ("arena_bytes", "Total")):
-    check(key, doc[key], totals[name], doc[key] == totals[name])
-check("allocated", doc["allocated_bytes"], totals["# bytes in allocated blocks"],
-      abs(doc["allocated_bytes"] - totals["# bytes in allocated blocks"]) <= 4 * 512)
+def check(ok, what):
+    print(int(ok), what)
+low = min(c["blocks"] for c in doc["size_classes"] if c["size"] in (64, 144, 336, 512))
+check(low >= 5000, "the four classes made hold 5000 blocks or more (%d at least)" % low)
+check(worst_blocks <= 2, "blocks of a class differ by %d at most (2 allowed)" % worst_blocks)
+check(diff_blocks <= 4, "blocks of all classes differ by %d (4 allowed)" % diff_blocks)
+check(worst_pools == 0, "pools of every class equal (largest difference %d)" % worst_pools)
+def equal(got, name):
+    check(got == totals[name], "%s: %d, _debugmallocstats %d" % (name.lstrip("# "), got,
+                                                                   totals[name]))
+equal(doc["arenas"], "# arenas allocated current")
+equal(doc["unused_pool_bytes"], "N unused pools * 16384 bytes")
+equal(doc["pool_header_bytes"], "# bytes lost to pool headers")
+equal(doc["quantization_bytes"], "# bytes lost to quantization")
+equal(doc["arena_alignment_bytes"], "# bytes lost to arena alignment")
+equal(doc["arena_bytes"], "Total")
+got, want = doc["allocated_bytes"], totals["# bytes in allocated blocks"]
+check(abs(got - want) <= 4 * 512, "bytes in allocated blocks: %d, _debugmallocstats %d"
+      " (4 blocks of at most 512 bytes allowed)" % (got, want))
 PY
 }
 
@@ -107,8 +107,8 @@ for p in $pythons; do
 	"$HEAPSCOPE" pools "$db" pools --json >"$T/pools-$v.json"
 	is "$?" 0 "$v: pools --json"
 	compare "$T/table-$v" "$T/pools-$v.json" >"$T/cmp-$v"
-	while read -r name got want pass; do
-		ok $((1 - pass)) "$v: $name: heapscope $got, _debugmallocstats $want"
+	while read -r pass what; do
+		ok $((1 - pass)) "$v: $what"
 	done <"$T/cmp-$v"
 done
 
