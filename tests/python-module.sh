@@ -3,6 +3,8 @@
 # labelled snapshots; without heapscope it warns once and does nothing.
 . "$srcdir/tests/lib.sh"
 PYTHON=${PYTHON:-/usr/bin/python3}
+: "${HEAPSCOPE_PYTHON_DIR:=$srcdir/python}"
+export HEAPSCOPE_PYTHON_DIR
 [ -x "$PYTHON" ] || skip_all "$PYTHON is not installed"
 plan 16
 
@@ -10,7 +12,7 @@ cat >"$T/prog.py" <<'PY'
 import os, sys, warnings
 import extra
 import heapscope
-print("file", os.path.dirname(heapscope.__file__))
+print("file", os.path.realpath(os.path.dirname(heapscope.__file__)))
 print("tracing", heapscope.tracing())
 data = [bytes(600) for i in range(1000)]
 with warnings.catch_warnings(record=True) as caught:

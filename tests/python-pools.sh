@@ -12,6 +12,8 @@
 # most 4; the pools, the arenas and everything derived from them must be equal.
 . "$srcdir/tests/lib.sh"
 PYTHON=${PYTHON:-/usr/bin/python3}
+: "${HEAPSCOPE_PYTHON_DIR:=$srcdir/python}"
+export HEAPSCOPE_PYTHON_DIR
 [ -x "$PYTHON" ] || skip_all "$PYTHON is not installed"
 pythons=$PYTHON
 for p in /root/.pyenv/versions/3.12.*/bin/python3.12 /root/.pyenv/versions/3.13.*/bin/python3.13
