@@ -50,7 +50,8 @@ int			 unwind_capture(struct unwind_thread *ut, void *fp, uintptr_t *pcs, int ma
 			     uint64_t *hash);
 /*
  * As unwind_capture, for short captures: walks the MAX frames afresh every time, without the
- * reuse of the previous capture (which it leaves alone).
+ * reuse of the previous capture (which it leaves alone).  Its hash is its own: equal stacks
+ * get equal hashes from it, but not the hash unwind_capture would give them.
  */
 int			 unwind_shallow(struct unwind_thread *ut, void *fp, uintptr_t *pcs, int max,
 			     uint64_t *hash);
