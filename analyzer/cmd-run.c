@@ -3,7 +3,9 @@
  * went.  The settings travel in the environment (heapscope(7)): LD_PRELOAD gets the library in
  * front of whatever it held, the options become HEAPSCOPE_OUTPUT, HEAPSCOPE_DEPTH,
  * HEAPSCOPE_INTERVAL and HEAPSCOPE_SIGNAL, and HEAPSCOPE_TARGET_PID names the child so the preload
- * stays dormant in the processes the child executes (unless --follow).
+ * stays dormant in the processes the child executes (unless --follow).  PYTHONPATH gets the
+ * directory of the heapscope Python module in front, so that `import heapscope` works in a
+ * traced Python program.
  *
  * While the child runs, heapscope behaves like system(3): it ignores SIGINT and SIGQUIT (the
  * terminal sends them to the child too) and forwards SIGTERM and SIGHUP to the child.  Those four
@@ -40,6 +42,10 @@
 
 #ifndef HS_PRELOAD_PATH
 #define HS_PRELOAD_PATH "/usr/local/lib/heapscope/libheapscope.so"
+#endif
+/* The directory of the heapscope Python module, put in front of the child's PYTHONPATH. */
+#ifndef HS_PYTHON_DIR
+#define HS_PYTHON_DIR "/usr/local/share/heapscope/python"
 #endif
 
 /*
@@ -243,20 +249,49 @@ run_absolute(const char *path, char **cause)
 	return xasprintf("%s/%s", cwd, path);
 }
 
-/* Sets the environment the preload reads; returns 0, or -1 with *CAUSE set. */
-static int
-run_environment(const struct run_options *o, const char *library, char **cause)
+/* Returns VALUE, or DEFAULT_VALUE when VALUE is NULL or empty. */
+static const char *
+run_default(const char *value, const char *default_value)
 {
-	const char *old = getenv("LD_PRELOAD");
-	char *preload, *output;
+	return value != NULL && *value != '\0' ? value : default_value;
+}
+
+/* Puts DIR in front of the list of directories in the environment variable NAME; 0 or -1. */
+static int
+run_prepend(const char *name, const char *dir)
+{
+	const char *old = getenv(name);
+	char *list;
 	int rc;
 
 	if (old != NULL && *old != '\0')
-		preload = xasprintf("%s:%s", library, old);
+		list = xasprintf("%s:%s", dir, old);
 	else
-		preload = xstrdup(library);
-	rc = setenv("LD_PRELOAD", preload, 1);
-	free(preload);
+		list = xstrdup(dir);
+	rc = setenv(name, list, 1);
+	free(list);
+	return rc;
+}
+
+/*
+ * Sets the environment the preload reads, and PYTHONPATH so that Python programs find the
+ * heapscope module in PYDIR; returns 0, or -1 with *CAUSE set.
+ */
+static int
+run_environment(const struct run_options *o, const char *library, const char *pydir,
+    char **cause)
+{
+	char *output, *dir;
+	int rc;
+
+	rc = run_prepend("LD_PRELOAD", library);
+	if (rc == 0) {
+		/* Absolute, so a child that changes directory still finds the module. */
+		if ((dir = run_absolute(pydir, cause)) == NULL)
+			return -1;
+		rc = run_prepend("PYTHONPATH", dir);
+		free(dir);
+	}
 	if (rc == 0 && o->output != NULL) {
 		/* Absolute, so a child that changes directory still writes where we look. */
 		if ((output = run_absolute(o->output, cause)) == NULL)
@@ -411,9 +446,7 @@ run_command(char **command, const struct run_options *opts, struct lost *l,
 	size_t i;
 	int fds[2], status, snap, error = 0, found = 0;
 
-	library = getenv("HEAPSCOPE_LIBRARY");
-	if (library == NULL || *library == '\0')
-		library = HS_PRELOAD_PATH;
+	library = run_default(getenv("HEAPSCOPE_LIBRARY"), HS_PRELOAD_PATH);
 	/* Absolute, so the processes the child runs in other directories load it too. */
 	if ((real = realpath(library, NULL)) == NULL) {
 		*cause = xasprintf("preload library %s: %s", quote(library), strerror(errno));
@@ -438,7 +471,8 @@ run_command(char **command, const struct run_options *opts, struct lost *l,
 		}
 		free(database);
 	}
-	if (run_environment(&o, real, cause) != 0) {
+	if (run_environment(&o, real, run_default(getenv("HEAPSCOPE_PYTHON_DIR"), HS_PYTHON_DIR),
+	    cause) != 0) {
 		free(real);
 		return CMD_RETURN_ERROR;
 	}

@@ -25,6 +25,7 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_top_entry,
 	&cmd_diff_entry,
 	&cmd_leaks_entry,
+	&cmd_pools_entry,
 	NULL
 };
 

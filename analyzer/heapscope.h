@@ -57,6 +57,7 @@ extern const struct cmd_entry cmd_snapshots_entry;
 extern const struct cmd_entry cmd_top_entry;
 extern const struct cmd_entry cmd_diff_entry;
 extern const struct cmd_entry cmd_leaks_entry;
+extern const struct cmd_entry cmd_pools_entry;
 
 /* heapscope.c */
 const char	*quote(const char *);

@@ -42,6 +42,14 @@
  * Sort (stats_sort): the groups a report shows are picked and ordered; the others are only
  * summed.  Frames' data, key texts and groups live in the report's arena.
  *
+ * Python (py.c): a site whose stack has Python frames (a block of a CPython allocator domain,
+ * stacks.py_depth > 0) is keyed on them instead, unless the report is --native: they are loaded
+ * with the site, all of them, into pypool; the site is placed at once, its native frames never
+ * resolved; filters test the file and function of its most recent Python frame (of every one
+ * with --all-frames); its key is that frame's "file:line", file or function (co_qualname), or
+ * for traceback every Python frame, the most recent call first.  Python key texts are interned
+ * apart from native ones, so a Python site and a native site never share a group.
+ *
  * Invariants (per side): total_bytes == sum of the kept sites' bytes == sum of the groups' bytes
  * unless cumulative, when each group's bytes <= total_bytes; likewise for blocks.
  */
@@ -54,6 +62,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "py.h"
 #include "stats.h"
 #include "symbols.h"
 
@@ -151,12 +160,15 @@ stats_free(struct stats *s)
 	for (i = 0; i < s->nsources; i++) {
 		src = &s->sources[i];
 		sqlite3_finalize(src->rest_stmt);
+		sqlite3_finalize(src->py_stmt);
 		symtab_close(src->st);
+		pytab_close(src->py);
 	}
 	free(s->sorted);
 	free(s->scratch);
 	free(s->sites);
 	free(s->pool);
+	free(s->pypool);
 	memset(s, 0, sizeof *s);
 }
 
@@ -216,6 +228,9 @@ stats_option(struct stats *s, int c, const char *arg, char **cause)
 	case STATS_OPT_ALL_FRAMES:
 		s->all_frames = 1;
 		return 1;
+	case STATS_OPT_NATIVE:
+		s->native = 1;
+		return 1;
 	case 'n':
 		if (stats_parse_count(arg, &s->limit) != 0) {
 			*cause = xasprintf("bad -n %s (a count of lines, 0 for all)", quote(arg));
@@ -239,8 +254,8 @@ stats_check(struct stats *s, char **cause)
 }
 
 /*
- * Adds the database DB as a source of sites, with a symbol table of its own.  Returns the
- * source, or NULL with *CAUSE set.
+ * Adds the database DB as a source of sites, with a symbol table of its own and, unless the
+ * report is --native, its Python frames.  Returns the source, or NULL with *CAUSE set.
  */
 struct stats_source *
 stats_source_add(struct stats *s, struct db *db, char **cause)
@@ -254,6 +269,10 @@ stats_source_add(struct stats *s, struct db *db, char **cause)
 	src->first = s->nsites;
 	if ((src->st = symtab_open(db, cause)) == NULL)
 		return NULL;
+	if (!s->native && pytab_open(db, &src->py, cause) != 0) {
+		symtab_close(src->st);
+		return NULL;
+	}
 	s->nsources++;
 	return src;
 }
@@ -404,6 +423,101 @@ stats_load_frames(struct stats *s, struct stats_source *src, int64_t id, size_t 
 	return 0;
 }
 
+/* Appends the Python frame PF to the Python frames' pool. */
+static void
+stats_pypool_add(struct stats *s, struct py_frame *pf)
+{
+	if (s->npypool == s->apypool) {
+		s->apypool = s->apypool == 0 ? 1024 : s->apypool * 2;
+		s->pypool = xreallocarray(s->pypool, s->apypool, sizeof *s->pypool);
+	}
+	s->pypool[s->npypool++] = pf;
+}
+
+/*
+ * Reads the Python frames of the sites of SRC from index FROM on, which are in stack order and
+ * have none yet: by one join over the sites of snapshot ID when they are at least half of the
+ * NLOAD stacks it loaded, else by a query per site (the second snapshot of a diff usually adds
+ * few stacks).  Native programs have no Python frames and pay nothing.  Returns 0, or -1 with
+ * *CAUSE set.
+ */
+static int
+stats_load_py(struct stats *s, struct stats_source *src, int64_t id, size_t from, size_t nload,
+    char **cause)
+{
+	sqlite3_stmt *stmt;
+	struct stats_site *site = NULL;
+	struct py_frame *pf;
+	int64_t stack_id;
+	size_t cursor = from, i;
+	int rc;
+
+	if (src->py == NULL || from == s->nsites)
+		return 0;
+	if (2 * (s->nsites - from) < nload) {
+		if (src->py_stmt == NULL && (src->py_stmt = db_prepare(src->db, "SELECT code_id,"
+		    " line FROM py_frames WHERE stack_id = ?1 ORDER BY level", cause)) == NULL)
+			return -1;
+		stmt = src->py_stmt;
+		for (i = from; i < s->nsites; i++) {
+			site = &s->sites[i];
+			site->pyfirst = s->npypool;
+			sqlite3_bind_int64(stmt, 1, site->stack_id);
+			while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+				if ((pf = pytab_frame(src->py, sqlite3_column_int64(stmt, 0),
+				    sqlite3_column_int(stmt, 1), cause)) == NULL) {
+					sqlite3_reset(stmt);
+					return -1;
+				}
+				stats_pypool_add(s, pf);
+				site->npy++;
+			}
+			sqlite3_reset(stmt);
+			if (rc != SQLITE_DONE) {
+				*cause = db_cause(src->db, rc);
+				return -1;
+			}
+		}
+		return 0;
+	}
+
+	/* Keyed like stats_load_frames' join: one merge in stack order. */
+	if ((stmt = db_prepare(src->db, "SELECT s.stack_id, pf.code_id, pf.line"
+	    " FROM sites AS s JOIN py_frames AS pf ON pf.stack_id = s.stack_id"
+	    " WHERE s.snapshot_id = ?1 AND s.live_blocks > 0"
+	    " ORDER BY s.stack_id, pf.level", cause)) == NULL)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, id);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		stack_id = sqlite3_column_int64(stmt, 0);
+		if (site == NULL || site->stack_id != stack_id) {
+			while (cursor < s->nsites && s->sites[cursor].stack_id < stack_id)
+				cursor++;
+			site = NULL;
+			if (cursor == s->nsites || s->sites[cursor].stack_id != stack_id)
+				continue;
+			site = &s->sites[cursor];
+			assert(site->npy == 0);
+			site->pyfirst = s->npypool;
+		}
+		if (site == NULL)
+			continue;
+		if ((pf = pytab_frame(src->py, sqlite3_column_int64(stmt, 1),
+		    sqlite3_column_int(stmt, 2), cause)) == NULL) {
+			sqlite3_finalize(stmt);
+			return -1;
+		}
+		stats_pypool_add(s, pf);
+		site->npy++;
+	}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE) {
+		*cause = db_cause(src->db, rc);
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * Reads the sites of snapshot ID of SRC with live blocks, as side SIDE.  A stack the source
  * already has from an earlier snapshot gets the numbers of this side; a new one is added with
@@ -435,8 +549,8 @@ stats_load(struct stats *s, struct stats_source *src, int64_t id, unsigned int s
  * sites table then names the stacks whose frames to read in one join: stats_load reads the
  * snapshot's sites themselves, leaks sums the snapshot's leaked blocks per stack and kind.  A
  * stack the source already has from an earlier load gets the numbers of the rows; a new one is
- * added with the first frames of its stack (all of them if the report needs whole stacks).
- * Steps STMT to its end, which the caller finalizes.  Returns 0, or -1 with *CAUSE set.
+ * added with the first frames of its stack (all of them if the report needs whole stacks) and
+ * its Python frames.  Steps STMT to its end, which the caller finalizes.  Returns 0, or -1 with *CAUSE set.
  */
 int
 stats_load_rows(struct stats *s, struct stats_source *src, sqlite3_stmt *stmt, int64_t id,
@@ -476,6 +590,10 @@ stats_load_rows(struct stats *s, struct stats_source *src, sqlite3_stmt *stmt, i
 	}
 	if (src->loads++ == 0)
 		src->nsorted = src->nsites;
+
+	/* The new stacks' Python frames, all of them: they are few (process.py_depth at most). */
+	if (stats_load_py(s, src, id, from, nload, cause) != 0)
+		return -1;
 
 	/*
 	 * The new stacks' frames: by one join over the snapshot's stacks if they are many, else
@@ -537,7 +655,8 @@ stats_list_add(struct sym_frame ***list, size_t *n, size_t *alloc, struct sym_fr
 
 /*
  * Resolves, in one batch, the frames of SRC's placed sites that a report shows or tests: from
- * the key frame to the end of the stack for whole-stack reports, else the key frame alone; with
+ * the key frame to the end of the stack for whole-stack reports, else the key frame alone, none
+ * for a site keyed on its Python frames; with
  * ALL, every frame of every stack, the allocator's inside the key frame too (loading the rest of
  * partly loaded stacks).  The caller has begun a read transaction.  Returns 0, or -1 with *CAUSE.
  */
@@ -554,6 +673,9 @@ stats_resolve_sites(struct stats *s, struct stats_source *src, int all, char **c
 		assert(site->placed);
 		if (all && site->partial && stats_load_rest(s, site, cause) != 0)
 			goto fail;
+		/* A Python site's key and filters need none of its native frames. */
+		if (!all && site->npy > 0)
+			continue;
 		if (all || stats_whole_stacks(s))
 			end = site->n;
 		else
@@ -577,7 +699,8 @@ fail:
 /*
  * Places every site of SRC: finds its key frame, the first one from the innermost that is not
  * the allocator's (the outermost if all are), resolving symbols in batches as the walk needs
- * them, then resolves every frame the report will show or test.  Returns 0, or -1 with *CAUSE
+ * them, then resolves every frame the report will show or test.  A site with Python frames is
+ * placed at once: its most recent Python frame is its key frame.  Returns 0, or -1 with *CAUSE
  * set.
  */
 static int
@@ -594,6 +717,9 @@ stats_place(struct stats *s, struct stats_source *src, char **cause)
 		nneed = 0;
 		for (i = src->first; i < end_site; i++) {
 			site = &s->sites[i];
+			/* Keyed on its Python frames: the native ones are not looked at. */
+			if (site->npy > 0)
+				site->placed = 1;
 			while (!site->placed) {
 				if (site->pos == site->n) {
 					if (site->partial) {
@@ -634,22 +760,26 @@ fail:
 	return -1;
 }
 
-/* Returns the interned copy of TEXT, then frees TEXT. */
+/*
+ * Returns the interned copy of TEXT, a Python frame's key if PYTHON is 1, then frees TEXT.  A
+ * Python key never equals a native one: a Python function main is not the C function main.
+ */
 static struct stats_str *
-stats_intern(struct stats *s, char *text)
+stats_intern(struct stats *s, char *text, int python)
 {
 	struct stats_entry *e;
 	struct stats_str *str;
-	uint64_t hash = stats_hash_string(text);
+	uint64_t hash = stats_hash_string(text) ^ (uint64_t)python;
 
 	for (e = s->strs.buckets[hash & (s->strs.nbuckets - 1)]; e != NULL; e = e->next) {
 		str = (struct stats_str *)e;
-		if (e->hash == hash && strcmp(str->s, text) == 0)
+		if (e->hash == hash && str->python == python && strcmp(str->s, text) == 0)
 			break;
 	}
 	if (e == NULL) {
 		str = arena_alloc(&s->arena, sizeof *str);
 		str->s = arena_strdup(&s->arena, text);
+		str->python = python;
 		str->entry.hash = hash;
 		stats_hash_insert(&s->strs, &str->entry);
 	}
@@ -761,9 +891,60 @@ stats_frame(struct stats *s, struct sym_frame *f)
 	sf = arena_alloc(&s->arena, sizeof *sf + n * sizeof sf->keys[0]);
 	sf->nkeys = n;
 	for (i = 0; i < n; i++)
-		sf->keys[i] = stats_intern(s, stats_level_key(f, i, s->by));
+		sf->keys[i] = stats_intern(s, stats_level_key(f, i, s->by), 0);
 	f->data = sf;
 	return sf;
+}
+
+/*
+ * Returns the key text of the Python frame PF for grouping by BY, in a new string: "file:line",
+ * the file, the function (its qualified name), or for traceback the line Python's own
+ * tracebacks print, 'File "file", line N, in function'.  An unknown line is "?".
+ */
+static char *
+stats_py_key(const struct py_frame *pf, enum stats_by by)
+{
+	char line[16];
+
+	if (pf->line > 0)
+		snprintf(line, sizeof line, "%d", pf->line);
+	else
+		snprintf(line, sizeof line, "?");
+	switch (by) {
+	case STATS_LINENO:
+		break;
+	case STATS_FILENAME:
+		return xstrdup(pf->code->filename);
+	case STATS_FUNCTION:
+		return xstrdup(pf->code->name);
+	case STATS_TRACEBACK:
+		return xasprintf("File \"%s\", line %s, in %s", pf->code->filename, line,
+		    pf->code->name);
+	}
+	return xasprintf("%s:%s", pf->code->filename, line);
+}
+
+/* Returns what stats keeps about the Python frame PF, making it on first use. */
+static struct stats_frame *
+stats_pyframe(struct stats *s, struct py_frame *pf)
+{
+	struct stats_frame *sf;
+
+	if (pf->data != NULL)
+		return pf->data;
+	sf = arena_alloc(&s->arena, sizeof *sf + sizeof sf->keys[0]);
+	sf->nkeys = 1;
+	sf->keys[0] = stats_intern(s, stats_py_key(pf, s->by), 1);
+	pf->data = sf;
+	return sf;
+}
+
+/* Returns Python frame K of SITE (0 = the most recent call). */
+static struct py_frame *
+stats_site_pyframe(const struct stats *s, const struct stats_site *site, uint32_t k)
+{
+	assert(k < site->npy);
+	return s->pypool[site->pyfirst + k];
 }
 
 /* Returns the last component of PATH. */
@@ -813,12 +994,45 @@ stats_frame_matches(struct stats *s, struct sym_frame *f, unsigned int i)
 	return match;
 }
 
-/* Returns 1 if filter I matches site SITE: its key frame, or any frame from it with all_frames. */
+/*
+ * Returns 1 if filter I matches the Python frame PF: its file (or the file's last component) or
+ * its function, the file being what tracemalloc's Filter tests.
+ */
+static int
+stats_pyframe_matches(struct stats *s, struct py_frame *pf, unsigned int i)
+{
+	struct stats_frame *sf = stats_pyframe(s, pf);
+	const char *pattern = s->filters[i].pattern;
+	uint64_t bit = (uint64_t)1 << i;
+	int match;
+
+	if (sf->tested & bit)
+		return (sf->matched & bit) != 0;
+	match = stats_match_path(pattern, pf->code->filename) ||
+	    fnmatch(pattern, pf->code->name, 0) == 0;
+	sf->tested |= bit;
+	if (match)
+		sf->matched |= bit;
+	return match;
+}
+
+/*
+ * Returns 1 if filter I matches site SITE: its key frame, or any frame from it with all_frames;
+ * for a site with Python frames, its most recent Python frame or any of them.
+ */
 static int
 stats_site_matches(struct stats *s, const struct stats_site *site, unsigned int i)
 {
 	uint32_t k, end;
 
+	if (site->npy > 0) {
+		end = s->all_frames ? site->npy : 1;
+		for (k = 0; k < end; k++) {
+			if (stats_pyframe_matches(s, stats_site_pyframe(s, site, k), i))
+				return 1;
+		}
+		return 0;
+	}
 	if (site->n == 0)
 		return 0;
 	end = s->all_frames ? site->n : site->pos + 1;
@@ -874,11 +1088,12 @@ stats_scratch_reserve(struct stats *s, size_t len)
 
 /*
  * Adds site SI to the group whose key is the LEN texts in s->scratch, creating the group, of
- * frame F and inline level LEVEL, if needed.  A site is added to a group at most once.
+ * frame F and inline level LEVEL or of Python frame PF, if needed.  A site is added to a group
+ * at most once.
  */
 static void
 stats_group_add(struct stats *s, size_t si, uint32_t len, const struct sym_frame *f,
-    unsigned int level)
+    const struct py_frame *pf, unsigned int level)
 {
 	struct stats_site *site = &s->sites[si];
 	struct stats_entry *e;
@@ -899,6 +1114,7 @@ stats_group_add(struct stats *s, size_t si, uint32_t len, const struct sym_frame
 		g = arena_alloc(&s->arena, sizeof *g + len * sizeof g->key[0]);
 		g->site = si;
 		g->frame = f;
+		g->pyframe = pf;
 		g->level = level;
 		g->len = len;
 		memcpy(g->key, s->scratch, len * sizeof *s->scratch);
@@ -916,6 +1132,33 @@ stats_group_add(struct stats *s, size_t si, uint32_t len, const struct sym_frame
 	}
 }
 
+/*
+ * Adds the kept site SI, which has Python frames, to its groups: by the key of its most recent
+ * Python frame, of every one of them for traceback (most recent call first), or of each once
+ * when cumulative.
+ */
+static void
+stats_group_py(struct stats *s, size_t si)
+{
+	const struct stats_site *site = &s->sites[si];
+	struct py_frame *pf;
+	uint32_t k, npy = site->npy;
+
+	if (s->cumulative || s->by != STATS_TRACEBACK) {
+		stats_scratch_reserve(s, 1);
+		for (k = 0; k < (s->cumulative ? npy : 1); k++) {
+			pf = stats_site_pyframe(s, site, k);
+			s->scratch[0] = stats_pyframe(s, pf)->keys[0];
+			stats_group_add(s, si, 1, NULL, pf, 0);
+		}
+		return;
+	}
+	stats_scratch_reserve(s, npy);
+	for (k = 0; k < npy; k++)
+		s->scratch[k] = stats_pyframe(s, stats_site_pyframe(s, site, k))->keys[0];
+	stats_group_add(s, si, npy, NULL, stats_site_pyframe(s, site, 0), 0);
+}
+
 /* Groups the kept sites by key. */
 static void
 stats_group(struct stats *s)
@@ -931,8 +1174,12 @@ stats_group(struct stats *s)
 		site = &s->sites[i];
 		if (!site->kept)
 			continue;
+		if (site->npy > 0) {
+			stats_group_py(s, i);
+			continue;
+		}
 		if (site->n == 0) {
-			stats_group_add(s, i, 0, NULL, 0);
+			stats_group_add(s, i, 0, NULL, NULL, 0);
 			continue;
 		}
 		if (s->cumulative) {
@@ -943,7 +1190,7 @@ stats_group(struct stats *s)
 				sf = stats_frame(s, f);
 				for (l = 0; l < sf->nkeys; l++) {
 					s->scratch[0] = sf->keys[l];
-					stats_group_add(s, i, 1, f, l);
+					stats_group_add(s, i, 1, f, NULL, l);
 				}
 			}
 			continue;
@@ -952,7 +1199,7 @@ stats_group(struct stats *s)
 			stats_scratch_reserve(s, 1);
 			f = stats_site_frame(s, site, site->pos);
 			s->scratch[0] = stats_frame(s, f)->keys[0];
-			stats_group_add(s, i, 1, f, 0);
+			stats_group_add(s, i, 1, f, NULL, 0);
 			continue;
 		}
 		stats_scratch_reserve(s, site->n - site->pos);
@@ -960,7 +1207,8 @@ stats_group(struct stats *s)
 			f = stats_site_frame(s, site, k);
 			s->scratch[k - site->pos] = stats_frame(s, f)->keys[0];
 		}
-		stats_group_add(s, i, site->n - site->pos, stats_site_frame(s, site, site->pos), 0);
+		stats_group_add(s, i, site->n - site->pos, stats_site_frame(s, site, site->pos), NULL,
+		    0);
 	}
 }
 
@@ -1052,7 +1300,10 @@ stats_site_find(const struct stats *s, const struct stats_source *src, int64_t s
 	return SIZE_MAX;
 }
 
-/* Orders the keys of groups A and B by text, element by element; shorter first on a tie. */
+/*
+ * Orders the keys of groups A and B by text, element by element, native before Python on equal
+ * texts; shorter first on a tie.
+ */
 int
 stats_key_cmp(const struct stats_group *a, const struct stats_group *b)
 {
@@ -1060,8 +1311,12 @@ stats_key_cmp(const struct stats_group *a, const struct stats_group *b)
 	int c;
 
 	for (k = 0; k < a->len && k < b->len; k++) {
-		if (a->key[k] != b->key[k] && (c = strcmp(a->key[k]->s, b->key[k]->s)) != 0)
+		if (a->key[k] == b->key[k])
+			continue;
+		if ((c = strcmp(a->key[k]->s, b->key[k]->s)) != 0)
 			return c;
+		if (a->key[k]->python != b->key[k]->python)
+			return a->key[k]->python - b->key[k]->python;
 	}
 	return a->len < b->len ? -1 : a->len > b->len;
 }
@@ -1202,11 +1457,14 @@ stats_sort(struct stats *s, int diff)
 
 /*
  * Returns the one-line key of group G, in a new string: its key text, or for traceback the
- * lineno key of its key frame.
+ * lineno key of its key frame (of its most recent Python frame).
  */
 char *
 stats_group_key(const struct stats *s, const struct stats_group *g)
 {
+	if (g->pyframe != NULL)
+		return s->by == STATS_TRACEBACK ? stats_py_key(g->pyframe, STATS_LINENO) :
+		    xstrdup(g->key[0]->s);
 	if (g->frame == NULL)
 		return xstrdup("[no stack]");
 	if (s->by == STATS_TRACEBACK)
@@ -1235,7 +1493,8 @@ stats_group_site(const struct stats *s, const struct stats_group *g)
 
 /*
  * Prints the traceback of group G on stdout, if the report is by traceback: each inline level
- * of each frame, innermost first, on a line of its own after INDENT.
+ * of each frame, innermost first, or each Python frame, the most recent call first, on a line
+ * of its own after INDENT.
  */
 void
 stats_print_traceback(const struct stats *s, const struct stats_group *g, const char *indent)
@@ -1281,7 +1540,24 @@ stats_group_traceback(const struct stats *s, const struct stats_group *g, const 
 	return text;
 }
 
-/* Prints the frames of group G as a JSON array of inline levels, innermost first. */
+/* Prints the Python frame PF as the JSON members file, line and function, each after a comma. */
+static void
+stats_print_json_pyframe(const struct py_frame *pf)
+{
+	fputs(", \"file\": ", stdout);
+	json_string(stdout, pf->code->filename);
+	if (pf->line > 0)
+		printf(", \"line\": %d", pf->line);
+	else
+		fputs(", \"line\": null", stdout);
+	fputs(", \"function\": ", stdout);
+	json_string(stdout, pf->code->name);
+}
+
+/*
+ * Prints the frames of group G as a JSON array of inline levels, innermost first, or of Python
+ * frames, the most recent call first, which have no module, offset or inline levels.
+ */
 void
 stats_print_json_traceback(const struct stats *s, const struct stats_group *g)
 {
@@ -1293,12 +1569,17 @@ stats_print_json_traceback(const struct stats *s, const struct stats_group *g)
 	int first = 1;
 
 	fputs("[", stdout);
-	for (k = 0; k < g->len; k++) {
+	for (k = 0; k < g->len && g->pyframe != NULL; k++) {
+		printf("%s{\"python\": true", k == 0 ? "" : ", ");
+		stats_print_json_pyframe(stats_site_pyframe(s, site, k));
+		fputs(", \"module\": null, \"offset\": null, \"inlined\": false}", stdout);
+	}
+	for (k = 0; k < g->len && g->pyframe == NULL; k++) {
 		f = stats_site_frame(s, site, site->pos + k);
 		n = f->nlevels > 0 ? f->nlevels : 1;
 		for (i = 0; i < n; i++) {
 			l = stats_level(f, i);
-			printf("%s{\"file\": ", first ? "" : ", ");
+			printf("%s{\"python\": false, \"file\": ", first ? "" : ", ");
 			first = 0;
 			json_string(stdout, l != NULL ? l->file : NULL);
 			if (l != NULL && l->line > 0)
@@ -1317,15 +1598,29 @@ stats_print_json_traceback(const struct stats *s, const struct stats_group *g)
 }
 
 /*
- * Prints the JSON members that describe the key of group G, each after a comma: by lineno its
- * file, line and function; by filename its file; by function its function; by traceback its
- * frames.
+ * Prints the JSON members that describe the key of group G, each after a comma: whether it is
+ * of Python frames, then by lineno its file, line and function; by filename its file; by
+ * function its function; by traceback its frames.
  */
 void
 stats_print_json_key(const struct stats *s, const struct stats_group *g)
 {
 	const struct sym_level *l = g->frame != NULL ? stats_level(g->frame, g->level) : NULL;
 
+	printf(", \"python\": %s", g->pyframe != NULL ? "true" : "false");
+	if (g->pyframe != NULL && s->by != STATS_TRACEBACK) {
+		/* The members the key's kind has: all three by lineno. */
+		if (s->by == STATS_LINENO) {
+			stats_print_json_pyframe(g->pyframe);
+		} else if (s->by == STATS_FILENAME) {
+			fputs(", \"file\": ", stdout);
+			json_string(stdout, g->pyframe->code->filename);
+		} else {
+			fputs(", \"function\": ", stdout);
+			json_string(stdout, g->pyframe->code->name);
+		}
+		return;
+	}
 	switch (s->by) {
 	case STATS_LINENO:
 		fputs(", \"file\": ", stdout);

@@ -1,7 +1,7 @@
 /*
  * Statistics of live memory by key, the part of a report that top, diff and leaks share: loading
  * the sites of one or two snapshots (or of a snapshot's leaked blocks), finding their key frames,
- * filtering and grouping.  See stats.c.
+ * native or Python, filtering and grouping.  See stats.c.
  */
 #ifndef STATS_H
 #define STATS_H
@@ -15,6 +15,8 @@
 struct db;
 struct symtab;
 struct sym_frame;
+struct pytab;
+struct py_frame;
 
 /* What sites are grouped by. */
 enum stats_by {
@@ -39,7 +41,8 @@ enum stats_opt {
 	STATS_OPT_CUMULATIVE,
 	STATS_OPT_INCLUDE,
 	STATS_OPT_EXCLUDE,
-	STATS_OPT_ALL_FRAMES
+	STATS_OPT_ALL_FRAMES,
+	STATS_OPT_NATIVE
 };
 
 /* The entries of a command's getopt_long table for the options stats_option parses. */
@@ -48,25 +51,30 @@ enum stats_opt {
 	{ "cumulative", no_argument, NULL, STATS_OPT_CUMULATIVE }, \
 	{ "include", required_argument, NULL, STATS_OPT_INCLUDE }, \
 	{ "exclude", required_argument, NULL, STATS_OPT_EXCLUDE }, \
-	{ "all-frames", no_argument, NULL, STATS_OPT_ALL_FRAMES }
+	{ "all-frames", no_argument, NULL, STATS_OPT_ALL_FRAMES }, \
+	{ "native", no_argument, NULL, STATS_OPT_NATIVE }
 
 /* The usage text of those options and -n, for a command's usage line. */
 #define STATS_USAGE "[--by lineno|filename|function|traceback] [--cumulative]" \
-	" [--include PATTERN] [--exclude PATTERN] [--all-frames] [-n N]"
+	" [--include PATTERN] [--exclude PATTERN] [--all-frames] [--native] [-n N]"
 
 /* The help text of those options, for a command's detail. */
 #define STATS_HELP \
 	"  --by lineno     group by the file:line of the key frame (the default): the first\n" \
-	"                  frame, from the innermost, outside the allocator\n" \
+	"                  frame, from the innermost, outside the allocator; for a block of\n" \
+	"                  CPython's allocators, its most recent Python frame\n" \
 	"  --by filename   group by its source file (its module when the file is unknown)\n" \
 	"  --by function   group by its function\n" \
-	"  --by traceback  group by the whole stack from the key frame out\n" \
+	"  --by traceback  group by the whole stack from the key frame out (the Python\n" \
+	"                  traceback, the most recent call first)\n" \
 	"  --cumulative    count a block under every frame of its stack from the key frame\n" \
 	"                  out, once per distinct key (not with --by traceback)\n" \
 	"  --include PAT   keep only the sites whose key frame matches the fnmatch pattern PAT:\n" \
 	"                  its function, its file or module, or their last path component\n" \
 	"  --exclude PAT   drop the sites whose key frame matches PAT\n" \
 	"  --all-frames    test PAT on every frame from the key frame out, not only on it\n" \
+	"  --native        key the blocks of CPython's allocators on their native frames\n" \
+	"                  too, not on their Python frames\n" \
 	"  -n N            show the first N keys (10 by default, 0 for all)\n"
 
 /* What every entry of a struct stats_hash starts with. */
@@ -84,8 +92,10 @@ struct stats_hash {
 
 /* An interned key text: equal texts are one struct, so keys compare by pointer. */
 struct stats_str {
-	struct stats_entry	 entry;		/* hash of s, chain */
+	struct stats_entry	 entry;		/* hash of s and python, chain */
 	char			*s;		/* the text */
+	int			 python;	/* 1 for a Python frame's key: never equal to a
+					   native key of the same text */
 };
 
 /* A --include or --exclude pattern, in the manner of tracemalloc's Filter. */
@@ -103,6 +113,9 @@ struct stats_source {
 	size_t		 nsorted;	/* the first nsorted of them are in stack order */
 	int		 loads;		/* snapshots loaded from it so far */
 	sqlite3_stmt	*rest_stmt;	/* reads the frames of a stack from a level on */
+	struct pytab	*py;		/* its Python frames; NULL if it has none or the
+					   report is --native */
+	sqlite3_stmt	*py_stmt;	/* reads the Python frames of a stack */
 };
 
 /*
@@ -121,8 +134,14 @@ struct stats_site {
 	int64_t			 blocks[STATS_SIDES];	/* live blocks per side, 0 if none */
 	struct stats_source	*src;			/* the source it comes from */
 	size_t			 first;			/* index in pool of its innermost frame */
+	size_t			 pyfirst;		/* index in pypool of its most recent
+							   Python frame */
+	uint32_t		 npy;			/* Python frames: pypool[pyfirst ..
+							   + npy - 1]; when npy > 0 they, not
+							   the native frames, make its key */
 	uint32_t		 n;			/* frames loaded: pool[first .. + n - 1] */
-	uint32_t		 pos;			/* the key frame, pool[first + pos] */
+	uint32_t		 pos;			/* the key frame, pool[first + pos]
+							   (0 when npy > 0: not used) */
 	int			 placed;		/* 1 once pos is final */
 	int			 partial;		/* 1 if frames past the n loaded may exist */
 	int			 kept;			/* 1 if the filters keep it */
@@ -132,7 +151,8 @@ struct stats_site {
 };
 
 /*
- * What stats keeps about a frame, in its sym_frame.data (created once the frame is resolved).
+ * What stats keeps about a frame, in its sym_frame.data (created once the frame is resolved) or
+ * in its py_frame.data (one key: a Python frame has no inline levels).
  * keys[i] is the key text of inline level i (innermost first) when grouping is cumulative;
  * otherwise there is one key, the frame's: for traceback, the text of all its levels.
  */
@@ -145,12 +165,15 @@ struct stats_frame {
 
 /*
  * The sites whose keys are equal: one line of a report.  The key is len interned texts: one for
- * lineno, filename and function, the key frame and every frame outside it for traceback.
+ * lineno, filename and function, the key frame and every frame outside it for traceback.  A
+ * group's sites are all native or all Python (their texts are interned apart).
  */
 struct stats_group {
 	struct stats_entry	 entry;			/* hash of the key, chain */
 	size_t			 site;			/* a site of the group, for its frames */
-	const struct sym_frame	*frame;			/* the frame the key is of, NULL if none */
+	const struct sym_frame	*frame;			/* the frame the key is of, NULL if none
+							   or Python */
+	const struct py_frame	*pyframe;		/* the Python frame it is of, or NULL */
 	unsigned int		 level;			/* and its inline level (cumulative) */
 	int64_t			 bytes[STATS_SIDES];	/* sum of the sites' live bytes */
 	int64_t			 blocks[STATS_SIDES];	/* sum of the sites' live blocks */
@@ -168,6 +191,7 @@ struct stats {
 	enum stats_by		 by;			/* what to group by */
 	int			 cumulative;		/* 1: a key per frame from the key frame */
 	int			 all_frames;		/* 1: filters test every frame */
+	int			 native;		/* 1: native keys for Python blocks too */
 	size_t			 limit;			/* -n: groups to show, 0 for all */
 	struct stats_filter	 filters[STATS_MAX_FILTERS]; /* --include, --exclude in order */
 	unsigned int		 nfilters;		/* entries in filters */
@@ -180,6 +204,9 @@ struct stats {
 	struct stats_slot	*pool;			/* the frames of every site */
 	size_t			 npool;			/* entries in pool */
 	size_t			 apool;			/* allocated entries in pool */
+	struct py_frame		**pypool;		/* the Python frames of every site */
+	size_t			 npypool;		/* entries in pypool */
+	size_t			 apypool;		/* allocated entries in pypool */
 	struct arena		 arena;			/* frames' data, key texts, groups */
 	struct stats_hash	 strs;			/* interned key texts */
 	struct stats_hash	 groups;		/* groups by key */

@@ -2,7 +2,7 @@
 # The side-by-side benchmark: no tracer, heapscope, heaptrack and LeakSanitizer (when installed:
 # Debian's heaptrack and gcc's liblsan0), in one run,
 # on the shared reference workloads (../shared/bench: churn on 1 and 2 threads, deepstack,
-# pywork.py).  Prints the median wall time of each and its ratio to the untraced run, then
+# pywork.py, also against tracemalloc).  Prints the median wall time of each and its ratio to the untraced run, then
 # heapscope's memory per live block.  Ratios, not absolute times: the machines are noisy.
 #
 # Usage: bench/bench.sh [RUNS=5]   (from a built tree; builds the workloads into a temp dir)
@@ -68,6 +68,16 @@ bench "churn 1M, 1 thread" ./churn 1000000 10000 1
 bench "churn 1M, 2 threads" ./churn 1000000 10000 2
 bench "deepstack 1M" ./deepstack 1000000
 bench "pywork.py" "$python" "$shared/pywork.py"
+
+# Python mode against tracemalloc (1 frame, and heapscope's 16-frame Python tracebacks), and
+# heapscope with tracing of the Python allocators off (what the line above measured before).
+base=$(timeit "$python" "$shared/pywork.py")
+hs=$(timeit env LD_PRELOAD="$lib" "$python" "$shared/pywork.py")
+hs1=$(timeit env LD_PRELOAD="$lib" HEAPSCOPE_PY_DEPTH=1 "$python" "$shared/pywork.py")
+off=$(timeit env LD_PRELOAD="$lib" HEAPSCOPE_PYTHON=0 "$python" "$shared/pywork.py")
+tm=$(timeit "$python" -X tracemalloc=1 "$shared/pywork.py")
+echo "pywork.py: heapscope Python mode $(ratio "$hs" "$base") (1 frame: $(ratio "$hs1" "$base")," \
+    "Python mode off: $(ratio "$off" "$base")), tracemalloc=1 $(ratio "$tm" "$base")"
 
 # Memory: resident growth for 1M live blocks of 32 bytes, traced minus untraced.
 read -r b0 a0 < <(./hold 1000000)

@@ -301,6 +301,17 @@ boot_config(void)
 		}
 		py.depth = n;
 	}
+	py.native_depth = 2;
+	if ((s = boot_env("HEAPSCOPE_PY_NATIVE_DEPTH")) != NULL) {
+		errno = 0;
+		n = strtol(s, &end, 10);
+		if (errno != 0 || *end != '\0' || n < 1 || n > HS_MAX_DEPTH) {
+			log_fail("HEAPSCOPE_PY_NATIVE_DEPTH \"%.40s\": not a number from 1 to %d", s,
+			    HS_MAX_DEPTH);
+			return -1;
+		}
+		py.native_depth = n;
+	}
 	if ((s = boot_env("HEAPSCOPE_PYTHON")) != NULL) {
 		if (strcmp(s, "0") != 0 && strcmp(s, "1") != 0) {
 			log_fail("HEAPSCOPE_PYTHON \"%.40s\": not 0 or 1", s);

@@ -129,10 +129,12 @@ struct thread {
 	uint32_t site_count;		/* slots in use; site_count <= site_cap / 2 */
 	uint32_t *site_keys;		/* stack ids, 0 = empty */
 	struct site_counts *site_vals;	/* counts of site_keys[i] */
-	struct {
+	uint32_t cache_mask;		/* entries in cache - 1 */
+	struct thread_cache {
 		uint64_t hash;		/* unwind_capture()'s hash of the stack */
 		uint32_t stack;		/* its id, 0 = empty slot */
-	} cache[256];			/* stack ids by hash, a direct-mapped cache */
+	} *cache;			/* stack ids by hash, a direct-mapped cache: 256 entries,
+					   4096 in Python mode (its sites are many), after pcs */
 	uintptr_t pcs[];		/* capture buffer: hs_cfg.depth entries, then the Python
 				   tag and py.depth frames in Python mode */
 };
@@ -200,6 +202,8 @@ struct py_info {
 	int minor;			/* 11, 12 or 13: tracing a CPython 3.minor; 0 if not */
 	char version[16];		/* "3.11.2" */
 	int depth;			/* Python frames kept per stack (HEAPSCOPE_PY_DEPTH) */
+	int native_depth;		/* native frames kept for a domain's blocks: the outer
+					   ones are the interpreter's (HEAPSCOPE_PY_NATIVE_DEPTH) */
 	uintptr_t type_type;		/* &PyType_Type */
 	unsigned long preheader;	/* tp_flags bits that add two words before the GC header */
 };

@@ -52,20 +52,11 @@ record_birth(struct thread *t, const struct block *b, const struct block *old)
 {
 	struct site_counts *c;
 	struct shard *sh;
-	struct block stale;
 	char *cause = NULL;
 
 	sh = table_lock(b->addr);
 	if (old != NULL)
 		record_death(t, old, b->birth);
-	/*
-	 * In a CPython, a block may have been freed where heapscope could not see it: between
-	 * start-up replacing the allocators and py_check wrapping them again, or under debug
-	 * hooks that free the pointer below the one they returned.  Its address coming back
-	 * proves it dead.
-	 */
-	if (HS_UNLIKELY(py.minor != 0) && table_remove(sh, b->addr, &stale))
-		record_death(t, &stale, b->birth);
 	if ((c = thread_site(t, b->stack)) == NULL)
 		cause = "out of memory for site counters";
 	else if (table_insert(sh, b, &cause) == 0) {
@@ -89,9 +80,12 @@ record_stack(struct thread *t, void *fp, int domain)
 	uint32_t id;
 	int n;
 
-	n = unwind_capture(t->unwind, fp, t->pcs, hs_cfg.depth, &hash);
-	if (domain != PY_NONE)
+	if (domain == PY_NONE)
+		n = unwind_capture(t->unwind, fp, t->pcs, hs_cfg.depth, &hash);
+	else {
+		n = unwind_shallow(t->unwind, fp, t->pcs, py.native_depth, &hash);
 		n += py_capture(t->pcs + n, domain, &hash);
+	}
 	if ((id = stack_intern(t, t->pcs, n, hash)) == 0)
 		log_fail("out of memory for stacks");
 	return id;

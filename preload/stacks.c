@@ -137,7 +137,7 @@ stack_add(const uintptr_t *pcs, int n, uint64_t hash)
 uint32_t
 stack_intern(struct thread *t, const uintptr_t *pcs, int n, uint64_t hash)
 {
-	unsigned c = (unsigned)(hash ^ (hash >> 32)) % 256;
+	unsigned c = (unsigned)(hash ^ (hash >> 32)) & t->cache_mask;
 	uint32_t id;
 
 	/*

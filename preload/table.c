@@ -261,7 +261,28 @@ table_check(const struct shard *sh)
 }
 #endif
 
-/* Copies every live block to OUT, which has room for table_count(); returns how many. */
+/*
+ * Returns 1 if entry J of SH is shadowed by a newer entry of the same address, which its chain
+ * puts first: the older one is stale, a block whose free heapscope did not see.
+ */
+static int
+table_shadowed(const struct shard *sh, uint32_t j)
+{
+	uintptr_t addr = sh->blocks[j].addr;
+	uint32_t i;
+
+	for (i = sh->ba->slot[(uint32_t)table_hash(addr) & sh->ba->mask]; i != j;
+	    i = sh->blocks[i].next) {
+		if (sh->blocks[i].addr == addr)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Copies every live block to OUT, which has room for table_count(); returns how many.  In a
+ * CPython, whose allocators can be changed under heapscope (python.c), stale blocks are left out.
+ */
 size_t
 table_copy(struct block *out)
 {
@@ -274,7 +295,8 @@ table_copy(struct block *out)
 		table_check(&shards[i]);
 #endif
 		for (j = 1; j < shards[i].used; j++) {
-			if (shards[i].blocks[j].addr != 0)
+			if (shards[i].blocks[j].addr != 0 &&
+			    (py.minor == 0 || !table_shadowed(&shards[i], j)))
 				out[n++] = shards[i].blocks[j];
 		}
 	}

@@ -31,12 +31,30 @@ static struct thread retired;		/* counters of threads that ended */
 static pid_t *thread_tids;		/* kernel tid by thread number; [0] unused */
 static size_t thread_tids_cap;		/* entries mapped */
 
-/* Returns the number of bytes of a thread's state. */
+/* Returns the number of entries of a thread's capture buffer, pcs. */
+static size_t
+thread_pcs(void)
+{
+	int n = hs_cfg.depth;
+
+	if (py.minor != 0)
+		n = (n > py.native_depth ? n : py.native_depth) + 1 + py.depth;
+	return n;
+}
+
+/* Returns the number of entries of a thread's stack cache. */
+static size_t
+thread_cache_size(void)
+{
+	return py.minor != 0 ? 4096 : 256;
+}
+
+/* Returns the number of bytes of a thread's state: the struct, pcs, then the stack cache. */
 static size_t
 thread_size(void)
 {
-	return sizeof(struct thread) +
-	    (size_t)(hs_cfg.depth + (py.minor != 0 ? 1 + py.depth : 0)) * sizeof(uintptr_t);
+	return sizeof(struct thread) + thread_pcs() * sizeof(uintptr_t) +
+	    thread_cache_size() * sizeof(struct thread_cache);
 }
 
 /* Adds T to the registry and numbers it; the caller holds the registry lock.  -1 if no memory. */
@@ -92,6 +110,8 @@ thread_self(void)
 		return NULL;
 	}
 	t->tid = syscall(SYS_gettid);
+	t->cache_mask = thread_cache_size() - 1;
+	t->cache = (struct thread_cache *)&t->pcs[thread_pcs()];
 	if ((t->unwind = unwind_thread_new()) == NULL) {
 		mem_unmap(t, thread_size());
 		log_fail("out of memory for the unwinder");

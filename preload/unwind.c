@@ -1568,6 +1568,80 @@ slow:
 }
 
 /*
+ * Captures at most MAX frames as unwind_capture does, but walks them afresh with the rule cache
+ * every time and leaves the thread's recorded levels alone: for short captures, where checking
+ * a long reused stack would cost more than the walk.
+ */
+UNWIND_STACK_READER int
+unwind_shallow(struct unwind_thread *ut, void *fp, uintptr_t *pcs, int max, uint64_t *hash)
+{
+	const uintptr_t		*f = fp, *slot;
+	struct unwind_table	*t;
+	uintptr_t		 pc, sp, rbp, cfa, hi;
+	uint64_t		 rule;
+	unsigned long		 gen;
+	int			 n = 0, i;
+
+	if (max > UNWIND_MAX_DEPTH)
+		max = UNWIND_MAX_DEPTH;
+	if (max < 1)
+		max = 1;
+	if (ut == NULL || ut->busy)
+		return unwind_slow(f, pcs, max, hash);
+	ut->busy = 1;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	gen = __atomic_load_n(&unwind_gen, __ATOMIC_ACQUIRE);
+	if (ut->stack_known == 0)
+		unwind_thread_bounds(ut);
+	hi = ut->stack_hi;
+	if ((gen & 1) || ut->stack_known != 1 || (uintptr_t)f < ut->stack_lo ||
+	    (uintptr_t)f > hi - 4 * sizeof *f)
+		goto slow;
+	t = __atomic_load_n(&unwind_table, __ATOMIC_ACQUIRE);
+	rbp = f[0];
+	pc = f[1];
+	sp = (uintptr_t)(f + 2);
+	for (;;) {
+		pcs[n++] = pc;
+		if (n == max)
+			break;
+		rule = unwind_rule(&t, pc);
+		if (UNWIND_KIND(rule) == UNWIND_END)
+			break;
+		if (UNWIND_KIND(rule) != UNWIND_SIMPLE)
+			goto slow;
+		cfa = ((rule & UNWIND_CFA_RBP) ? rbp : sp) + unwind_rule_cfa_off(rule);
+		if (rule & UNWIND_RBP_SAVED) {
+			slot = (const uintptr_t *)(cfa + unwind_rule_rbp_off(rule));
+			if ((uintptr_t)slot < sp || (uintptr_t)slot > hi - sizeof *f)
+				break;
+			rbp = *slot;
+		}
+		if (cfa < sp + sizeof *f || cfa > hi)
+			break;
+		pc = ((const uintptr_t *)cfa)[-1];
+		sp = cfa;
+		if (pc == 0)
+			break;
+	}
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	if (__atomic_load_n(&unwind_gen, __ATOMIC_RELAXED) != gen)
+		goto slow;
+	/* Its own hash, cheaper than Horner's: equal only to other shallow captures' hashes. */
+	for (i = 0, *hash = n; i < n; i++)
+		*hash = (*hash ^ pcs[i]) * 0x9e3779b97f4a7c15ull;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	ut->busy = 0;
+	return n;
+slow:
+	ut->stats.fallbacks++;
+	n = unwind_slow(f, pcs, max, hash);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	ut->busy = 0;
+	return n;
+}
+
+/*
  * Takes unwind_lock outside any capture, with every signal blocked: a capture in a signal
  * handler must not wait for the lock its own thread holds.  *OLD gets the mask to restore.
  */

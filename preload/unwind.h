@@ -49,6 +49,13 @@ void			 unwind_thread_free(struct unwind_thread *ut);
 int			 unwind_capture(struct unwind_thread *ut, void *fp, uintptr_t *pcs, int max,
 			     uint64_t *hash);
 /*
+ * As unwind_capture, for short captures: walks the MAX frames afresh every time, without the
+ * reuse of the previous capture (which it leaves alone).  Its hash is its own: equal stacks
+ * get equal hashes from it, but not the hash unwind_capture would give them.
+ */
+int			 unwind_shallow(struct unwind_thread *ut, void *fp, uintptr_t *pcs, int max,
+			     uint64_t *hash);
+/*
  * Forgets cached modules and rules: call after the set of loaded objects changed (after dlopen
  * and dlclose return).  Rules go stale only when an object is unloaded; a miss notices loads and
  * unloads by itself, but a rule cached for a pc of an unloaded object is trusted until this.

@@ -1,0 +1,174 @@
+/*
+ * The Python tracebacks of a heapscope database, for the reports that key on Python frames
+ * rather than native ones.  A stack whose blocks came from a CPython allocator domain has up to
+ * process.py_depth rows in py_frames (most recent call first), each naming a code object of
+ * py_code and a line.  A struct pytab holds every code object of one database, read at once in
+ * id order (a program has thousands, not millions), and interns the (code, line) pairs the
+ * report meets as struct py_frame, so a frame's key texts and filter results are computed once
+ * however many stacks share it, as symbols.c does for native frames.
+ *
+ * Codes, frames and their strings live in the pytab's arena, freed at once by pytab_close.
+ *
+ * Invariants: codes[] is sorted by id; nframes == number of frames in buckets; nbuckets is a
+ * power of two.
+ */
+#include "heapscope.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "py.h"
+
+/* The Python frames of one database. */
+struct pytab {
+	struct py_code	 *codes;	/* every row of py_code, by id */
+	size_t		  ncodes;	/* entries in codes */
+	struct py_frame	**buckets;	/* frames met so far, by code and line */
+	size_t		  nbuckets;	/* a power of two */
+	size_t		  nframes;	/* frames in buckets */
+	struct arena	  arena;	/* codes' strings, frames */
+};
+
+/* Returns the hash of the frame of code CODE_ID at LINE. */
+static uint64_t
+pytab_hash(int64_t code_id, int line)
+{
+	uint64_t h = (uint64_t)code_id * 0x9e3779b97f4a7c15ULL ^ (uint64_t)(uint32_t)line;
+
+	return h ^ (h >> 29);
+}
+
+/*
+ * Opens the Python frames of DB: sets *TAB to a new pytab, or to NULL if the database has no
+ * Python frames at all (a native program, or a Python not traced).  Returns 0, or -1 with
+ * *CAUSE set.
+ */
+int
+pytab_open(struct db *db, struct pytab **tab, char **cause)
+{
+	struct pytab *t;
+	sqlite3_stmt *stmt;
+	size_t acodes = 0;
+	int rc;
+
+	*tab = NULL;
+	if ((stmt = db_prepare(db, "SELECT EXISTS (SELECT 1 FROM py_frames)", cause)) == NULL)
+		return -1;
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW && sqlite3_column_int(stmt, 0) == 0)
+		rc = SQLITE_DONE;
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_ROW) {
+		if (rc == SQLITE_DONE)
+			return 0;
+		*cause = db_cause(db, rc);
+		return -1;
+	}
+
+	t = xcalloc(1, sizeof *t);
+	t->nbuckets = 1024;
+	t->buckets = xcalloc(t->nbuckets, sizeof *t->buckets);
+	if ((stmt = db_prepare(db, "SELECT id, filename, name FROM py_code ORDER BY id",
+	    cause)) == NULL) {
+		pytab_close(t);
+		return -1;
+	}
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (t->ncodes == acodes) {
+			acodes = acodes == 0 ? 1024 : acodes * 2;
+			t->codes = xreallocarray(t->codes, acodes, sizeof *t->codes);
+		}
+		t->codes[t->ncodes].id = sqlite3_column_int64(stmt, 0);
+		t->codes[t->ncodes].filename = arena_strdup(&t->arena,
+		    (const char *)sqlite3_column_text(stmt, 1));
+		t->codes[t->ncodes++].name = arena_strdup(&t->arena,
+		    (const char *)sqlite3_column_text(stmt, 2));
+	}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE) {
+		*cause = db_cause(db, rc);
+		pytab_close(t);
+		return -1;
+	}
+	*tab = t;
+	return 0;
+}
+
+/* Frees T and everything in it (NULL is allowed). */
+void
+pytab_close(struct pytab *t)
+{
+	if (t == NULL)
+		return;
+	arena_free(&t->arena);
+	free(t->codes);
+	free(t->buckets);
+	free(t);
+}
+
+/* Returns the code object CODE_ID of T, or NULL if py_code has no such row. */
+static const struct py_code *
+pytab_code(const struct pytab *t, int64_t code_id)
+{
+	size_t lo = 0, hi = t->ncodes, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (t->codes[mid].id < code_id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < t->ncodes && t->codes[lo].id == code_id ? &t->codes[lo] : NULL;
+}
+
+/* Doubles the buckets of T, moving its frames. */
+static void
+pytab_grow(struct pytab *t)
+{
+	struct py_frame **old = t->buckets, *f, *next;
+	size_t i, b, nold = t->nbuckets;
+
+	t->nbuckets *= 2;
+	t->buckets = xcalloc(t->nbuckets, sizeof *t->buckets);
+	for (i = 0; i < nold; i++) {
+		for (f = old[i]; f != NULL; f = next) {
+			next = f->next;
+			b = pytab_hash(f->code->id, f->line) & (t->nbuckets - 1);
+			f->next = t->buckets[b];
+			t->buckets[b] = f;
+		}
+	}
+	free(old);
+}
+
+/*
+ * Returns the frame of T for code CODE_ID at LINE, the same struct for the same pair; NULL with
+ * *CAUSE set if py_code has no such code (a damaged database).
+ */
+struct py_frame *
+pytab_frame(struct pytab *t, int64_t code_id, int line, char **cause)
+{
+	const struct py_code *code;
+	struct py_frame *f;
+	size_t b = pytab_hash(code_id, line) & (t->nbuckets - 1);
+
+	for (f = t->buckets[b]; f != NULL; f = f->next) {
+		if (f->code->id == code_id && f->line == line)
+			return f;
+	}
+	if ((code = pytab_code(t, code_id)) == NULL) {
+		*cause = xasprintf("py_frames names code %lld, which py_code lacks",
+		    (long long)code_id);
+		return NULL;
+	}
+	f = arena_alloc(&t->arena, sizeof *f);
+	f->code = code;
+	f->line = line;
+	f->next = t->buckets[b];
+	t->buckets[b] = f;
+	if (++t->nframes > t->nbuckets)
+		pytab_grow(t);
+	return f;
+}

@@ -1,0 +1,119 @@
+#!/bin/sh
+# Python mode in the preload: every block of CPython's allocator domains is recorded once, with
+# its domain and its Python traceback; under PYTHONMALLOC and -X dev (allocators replaced during
+# start-up, wrapped again after it), beside tracemalloc, on Python threads and generators; and
+# not at all with HEAPSCOPE_PYTHON=0.  Checked in the database with plain SQL.
+. "$srcdir/tests/lib.sh"
+PYTHON=${PYTHON:-/usr/bin/python3}
+[ -x "$PYTHON" ] || skip_all "$PYTHON is not installed"
+plan 34
+prog="$srcdir/tests/py/capture.py"
+ln() { grep -n "tag:$1\$" "$prog" | cut -d: -f1; }
+
+# Blocks of snapshot "here" whose innermost Python frame is the line tagged $2, of size $3.
+at() {
+	q "$1" "SELECT count(*) FROM blocks b JOIN snapshots s ON s.id = b.snapshot_id
+	    JOIN stacks k ON k.id = b.stack_id
+	    JOIN py_frames f ON f.stack_id = b.stack_id AND f.level = 0
+	    JOIN py_code c ON c.id = f.code_id
+	    WHERE s.label = 'here' AND c.filename LIKE '%capture.py' AND f.line = $(ln "$2")
+	    AND b.size = $3 ${4:+AND k.domain = '$4'}"
+}
+
+# traced NAME [ENV...] -- runs the script under heapscope into $T/NAME.db.
+traced() {
+	name=$1
+	shift
+	env "$@" "$HEAPSCOPE" run -o "$T/$name.db" -- "$PYTHON" "$prog" $extra >"$T/$name.out" \
+	    2>"$T/$name.err"
+}
+
+extra= traced plain
+is "$?" 0 "python exits 0"
+is "$(cat "$T/plain.out")" "snapshot 1" "its output is unchanged"
+is "$(q "$T/plain.db" "SELECT python FROM process")" \
+    "$("$PYTHON" -c 'import platform; print(platform.python_version())')" "process.python"
+# bytes(100): a 33-byte header and 100 bytes, from PyObject_Malloc.
+is "$(at "$T/plain.db" bytes 133 obj)" 10000 "10000 bytes objects at their line, obj domain"
+is "$(at "$T/plain.db" list 8000 mem)" 1 "[None] * 1000: one 8000-byte item array, mem domain"
+is "$(at "$T/plain.db" deep 233 obj)" 7 "7 objects at the end of a 30-deep recursion"
+# The stacks of those 7 blocks, and the line of each one's frame at level $2.
+deep_frames() {
+	q "$1" "SELECT count(*), min(f.line), max(f.line) FROM py_frames f WHERE f.level = $2 AND
+	    f.stack_id IN (SELECT b.stack_id FROM blocks b JOIN snapshots s ON s.id = b.snapshot_id
+	    JOIN py_frames z ON z.stack_id = b.stack_id AND z.level = 0
+	    WHERE s.label = 'here' AND b.size = 233 AND z.line = $(ln deep))"
+}
+n=$(deep_frames "$T/plain.db" 0 | cut -d' ' -f1)
+is "$(deep_frames "$T/plain.db" 15)" "$n $(ln recurse) $(ln recurse)" \
+    "their tracebacks are cut at the default 16 frames, most recent first"
+is "$(deep_frames "$T/plain.db" 16)" "0  " "... and no deeper"
+is "$(at "$T/plain.db" gen 333 obj)" 300 "300 objects made in a generator"
+is "$(at "$T/plain.db" thread 433 obj)" 1000 "1000 objects made on a Python thread"
+is "$(q "$T/plain.db" "SELECT count(DISTINCT b.thread_id) FROM blocks b JOIN py_frames f
+    ON f.stack_id = b.stack_id AND f.level = 0 WHERE b.size = 433")" 1 "... all by that thread"
+is "$(q "$T/plain.db" "SELECT DISTINCT c.name FROM blocks b JOIN py_frames f
+    ON f.stack_id = b.stack_id AND f.level = 0 JOIN py_code c ON c.id = f.code_id
+    WHERE b.size = 433")" "worker.<locals>.<genexpr>" "code names are qualified names"
+[ "$(q "$T/plain.db" "SELECT count(*) FROM mappings m JOIN snapshots s ON s.id = m.snapshot_id
+    WHERE s.label = 'here' AND m.kind = 'pyarena' AND m.size = 1048576")" -gt 0 ]
+ok $? "pymalloc's 1 MiB arenas are mappings of kind pyarena"
+is "$(q "$T/plain.db" "SELECT count(*) FROM blocks b JOIN snapshots s ON s.id = b.snapshot_id
+    JOIN stacks k ON k.id = b.stack_id WHERE s.label = 'here' AND k.domain = 'obj'
+    AND b.size = 133 AND NOT EXISTS (SELECT 1 FROM mappings m
+    WHERE m.snapshot_id = b.snapshot_id AND m.kind = 'pyarena'
+    AND b.address >= m.address AND b.address < m.address + m.size)")" 0 \
+    "the 133-byte objects lie in arenas"
+is "$(q "$T/plain.db" "SELECT count(*) FROM blocks b JOIN snapshots s ON s.id = b.snapshot_id
+    JOIN stacks k ON k.id = b.stack_id WHERE s.label = 'here' AND k.domain IS NULL
+    AND b.size = 133")" 0 "and none is recorded a second time by the malloc hooks"
+
+# Allocators replaced during start-up are wrapped again once it is over.
+extra= traced malloc PYTHONMALLOC=malloc
+is "$(at "$T/malloc.db" bytes 133 obj)" 10000 "PYTHONMALLOC=malloc: 10000 at the line"
+is "$(q "$T/malloc.db" "SELECT count(*) FROM mappings WHERE kind = 'pyarena'")" 0 \
+    "... and no pymalloc arena"
+extra= traced debug PYTHONMALLOC=pymalloc_debug
+is "$(at "$T/debug.db" bytes 133 obj)" 10000 "PYTHONMALLOC=pymalloc_debug: 10000 at the line"
+is "$(cat "$T/debug.out")" "snapshot 1" "... and the snapshot is written"
+extra= traced devmode PYTHONDEVMODE=1
+is "$(at "$T/devmode.db" bytes 133 obj)" 10000 "-X dev (PYTHONDEVMODE): 10000 at the line"
+
+# Beside tracemalloc, which wraps heapscope's wrapper: both see the 10000 objects.
+extra=tracemalloc traced tm PYTHONTRACEMALLOC=1
+is "$(sed -n 1p "$T/tm.out")" "tracemalloc 10000" "tracemalloc sees 10000 at the line"
+is "$(at "$T/tm.db" bytes 133 obj)" 10000 "heapscope too"
+
+# Settings.
+extra= traced depth HEAPSCOPE_PY_DEPTH=3 HEAPSCOPE_PY_NATIVE_DEPTH=5
+is "$(q "$T/depth.db" "SELECT max(level) + 1 FROM py_frames")" 3 "HEAPSCOPE_PY_DEPTH=3"
+is "$(q "$T/depth.db" "SELECT py_depth FROM process")" 3 "... is process.py_depth"
+is "$(q "$T/depth.db" "SELECT max(depth) FROM stacks WHERE domain IS NOT NULL")" 5 \
+    "HEAPSCOPE_PY_NATIVE_DEPTH=5"
+extra= traced off HEAPSCOPE_PYTHON=0
+is "$(q "$T/off.db" "SELECT count(*) FROM stacks WHERE domain IS NOT NULL")" 0 \
+    "HEAPSCOPE_PYTHON=0: no domain blocks"
+is "$(q "$T/off.db" "SELECT coalesce(python, 'null'), py_depth FROM process")" "null 0" \
+    "... and process.python is NULL"
+extra= traced bad HEAPSCOPE_PY_DEPTH=0
+like "$(cat "$T/bad.err")" 'heapscope: HEAPSCOPE_PY_DEPTH "0": not a number from 1 to 256' \
+    "a bad HEAPSCOPE_PY_DEPTH is refused"
+
+# Other CPython versions, where this machine has them.
+for v in 3.12.1/bin/python3.12 3.13.0/bin/python3.13; do
+	p=/root/.pyenv/versions/$v
+	if [ ! -x "$p" ]; then
+		echo "ok # SKIP $p is not installed"
+		echo "ok # SKIP $p is not installed"
+		echo "ok # SKIP $p is not installed"
+		continue
+	fi
+	PYTHON=$p extra= traced v
+	is "$(at "$T/v.db" bytes 133 obj)" 10000 "$(basename "$p"): 10000 at the line"
+	is "$(at "$T/v.db" gen 333 obj)" 300 "$(basename "$p"): 300 in the generator"
+	n=$(deep_frames "$T/v.db" 0 | cut -d' ' -f1)
+	is "$(deep_frames "$T/v.db" 15)" "$n $(ln recurse) $(ln recurse)" \
+	    "$(basename "$p"): 16 frames deep"
+	rm -f "$T/v.db"
+done
+done_testing
