@@ -67,8 +67,10 @@
  * algorithm (scan_py_gc): objects whose count exceeds their heap references are referenced from
  * outside the heap, so alive, as are immortal objects, free-list objects (count 0) and blocks
  * that are no object but that a root points into; what they reach along the gc's edges is
- * alive, and the rest is garbage.  A gc edge leaves out GC header words and, into a block
- * holding a live object, anything but a pointer to the object.  Garbage cycles are the
+ * alive, and the rest is garbage.  A gc edge leaves out GC header words; into a block holding a
+ * live object, anything but a pointer to the object; and into a block that an object's
+ * pre-header points into (its values array, scan_py_owners), anything but that object's words.
+ * Garbage cycles are the
  * components of the garbage with an edge inside, numbered like the leaked cycles.
  *
  * Invariants after scan_collect() (checked in debug builds):
@@ -209,6 +211,8 @@ struct scan_work {
 	uint32_t *py_root_refs;		/* py_root_refs[i]: root words equal to its address */
 	uint32_t *py_heap_refs;		/* py_heap_refs[i]: words of blocks equal to it, GC
 					   headers left out */
+	uint32_t *py_owner;		/* py_owner[i]: 1 + the object whose pre-header points
+					   into block i (its values array), 0 if none */
 	struct scan_type *types;	/* the types seen, open addressing, at most half full */
 	size_t type_slots;		/* its slots, a power of two; 0 if not mapped */
 	size_t ntypes;			/* slots in use */
@@ -1732,6 +1736,7 @@ scan_free_work(void)
 		scan_unarray(work.py_refcnt, n, sizeof *work.py_refcnt);
 		scan_unarray(work.py_root_refs, n, sizeof *work.py_root_refs);
 		scan_unarray(work.py_heap_refs, n, sizeof *work.py_heap_refs);
+		scan_unarray(work.py_owner, n, sizeof *work.py_owner);
 	}
 	if (work.type_slots != 0)
 		scan_unarray(work.types, work.type_slots, sizeof *work.types);
@@ -1805,8 +1810,9 @@ scan_collect(struct snap_data *d, pid_t spare, char **cause)
 		work.py_refcnt = scan_array(n, sizeof *work.py_refcnt);
 		work.py_root_refs = scan_array(n, sizeof *work.py_root_refs);
 		work.py_heap_refs = scan_array(n, sizeof *work.py_heap_refs);
+		work.py_owner = scan_array(n, sizeof *work.py_owner);
 		if (work.py_at == NULL || work.py_type == NULL || work.py_refcnt == NULL ||
-		    work.py_root_refs == NULL || work.py_heap_refs == NULL)
+		    work.py_root_refs == NULL || work.py_heap_refs == NULL || work.py_owner == NULL)
 			goto nomem;
 	}
 	if (scan_index(d->blocks, n) != 0 ||
@@ -1915,10 +1921,38 @@ scan_py_live(size_t i)
 static inline int
 scan_gc_edge(uint32_t u, size_t e)
 {
+	uint32_t owner = work.py_owner[work.edge_to[e]];
+
 	if (work.py_at[u] != SCAN_PY_NONE && work.py_refcnt[u] == 0)
 		return 0;	/* a free object's words are stale */
+	if (owner != 0 && owner != u + 1)
+		return 0;	/* an object's values array belongs to it alone */
 	return !scan_py_head(u, work.edge_off[e] >> 2) &&
 	    ((work.edge_off[e] & 2) || !scan_py_live(work.edge_to[e]));
+}
+
+/*
+ * Finds the blocks that belong to one object: those that a word of its pre-header (the two words
+ * before its GC header, where 3.11+ keep a managed dict or its values array) points into and that
+ * hold no object themselves.  Other words pointing at such a block are stale: the gc follows it
+ * only from its owner (scan_gc_edge), or one stale word would keep a garbage instance alive.
+ */
+static void
+scan_py_owners(void)
+{
+	size_t i, e;
+	uint32_t v;
+
+	for (i = 0; i < work.n; i++) {
+		if (work.py_at[i] != 2 * PY_GC_HEAD || work.py_refcnt[i] == 0)
+			continue;
+		for (e = work.edge_first[i]; e < work.edge_first[i + 1]; e++) {
+			v = work.edge_to[e];
+			if ((work.edge_off[e] >> 2) < PY_GC_HEAD && work.py_at[v] == SCAN_PY_NONE &&
+			    v != i)
+				work.py_owner[v] = i + 1;
+		}
+	}
 }
 
 /*
@@ -2130,6 +2164,7 @@ scan_classify(struct snap_data *d)
 	if (work.py_at != NULL) {
 		if ((gc = scan_array(n, sizeof *gc)) == NULL)
 			goto nomem;
+		scan_py_owners();
 		ng = scan_py_gc(gc, stack);
 	}
 
