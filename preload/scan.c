@@ -66,8 +66,8 @@
  * words of a GC header, which link the gc's objects, left out.  Then, outside the stop, the gc's
  * algorithm (scan_py_gc): objects whose count exceeds their heap references are referenced from
  * outside the heap, so alive, as are immortal objects, free-list objects (count 0) and blocks
- * that are no object but that a root points into; what they reach along the gc's edges is
- * alive, and the rest is garbage.  A gc edge leaves out GC header words; into a block holding a
+ * that are no object, belong to none, and that a root points into; what they reach along the
+ * gc's edges is alive, and the rest is garbage.  A gc edge leaves out GC header words; into a block holding a
  * live object, anything but a pointer to the object; and into a block that an object's
  * pre-header points into (its values array, scan_py_owners), anything but that object's words.
  * Garbage cycles are the
@@ -2032,7 +2032,8 @@ scan_py_gc(uint8_t *gc, uint32_t *stack)
 			root = work.py_refcnt[i] <= 0 ||
 			    work.py_refcnt[i] > (int64_t)work.py_heap_refs[i];
 		else
-			root = (work.flags[i] & (SCAN_ROOT_START | SCAN_ROOT_INTERIOR)) != 0;
+			root = (work.flags[i] & (SCAN_ROOT_START | SCAN_ROOT_INTERIOR)) != 0 &&
+			    work.py_owner[i] == 0;	/* an object's own array lives by it */
 		if (root) {
 			gc[i] = CL_REACHED;
 			stack[top++] = i;
