@@ -255,6 +255,42 @@ boot_signal(const char *s)
 	return n;
 }
 
+/* Reads NAME, if set, into *OUT: a number from 1 to MAX.  Returns 0, or -1 having said why not. */
+static int
+boot_number(const char *name, long max, int *out)
+{
+	const char *s = boot_env(name);
+	char *end;
+	long n;
+
+	if (s == NULL)
+		return 0;
+	errno = 0;
+	n = strtol(s, &end, 10);
+	if (errno != 0 || *end != '\0' || n < 1 || n > max) {
+		log_fail("%s \"%.40s\": not a number from 1 to %ld", name, s, max);
+		return -1;
+	}
+	*out = n;
+	return 0;
+}
+
+/* Reads NAME, if set, into *OUT: 0 or 1.  Returns 0, or -1 having said why not. */
+static int
+boot_flag(const char *name, int *out)
+{
+	const char *s = boot_env(name);
+
+	if (s == NULL)
+		return 0;
+	if (strcmp(s, "0") != 0 && strcmp(s, "1") != 0) {
+		log_fail("%s \"%.40s\": not 0 or 1", name, s);
+		return -1;
+	}
+	*out = s[0] == '1';
+	return 0;
+}
+
 /* Reads the settings; returns 0, or -1 having said what is wrong. */
 static int
 boot_config(void)
@@ -262,19 +298,11 @@ boot_config(void)
 	const char *s, *prog;
 	char *end, cwd[PATH_MAX], name[PATH_MAX];
 	size_t i;
-	long n;
 	double d;
+	int python = 1;
 
-	if ((s = boot_env("HEAPSCOPE_DEPTH")) != NULL) {
-		errno = 0;
-		n = strtol(s, &end, 10);
-		if (errno != 0 || *end != '\0' || n < 1 || n > HS_MAX_DEPTH) {
-			log_fail("HEAPSCOPE_DEPTH \"%.40s\": not a number from 1 to %d", s,
-			    HS_MAX_DEPTH);
-			return -1;
-		}
-		hs_cfg.depth = n;
-	}
+	if (boot_number("HEAPSCOPE_DEPTH", HS_MAX_DEPTH, &hs_cfg.depth) != 0)
+		return -1;
 	if ((s = boot_env("HEAPSCOPE_SIGNAL")) != NULL) {
 		if ((hs_cfg.signal = boot_signal(s)) < 0) {
 			log_fail("HEAPSCOPE_SIGNAL \"%.40s\": not a signal name or number", s);
@@ -291,42 +319,14 @@ boot_config(void)
 		hs_cfg.interval = d;
 	}
 	py.depth = 16;
-	if ((s = boot_env("HEAPSCOPE_PY_DEPTH")) != NULL) {
-		errno = 0;
-		n = strtol(s, &end, 10);
-		if (errno != 0 || *end != '\0' || n < 1 || n > PY_MAX_DEPTH) {
-			log_fail("HEAPSCOPE_PY_DEPTH \"%.40s\": not a number from 1 to %d", s,
-			    PY_MAX_DEPTH);
-			return -1;
-		}
-		py.depth = n;
-	}
 	py.native_depth = 2;
-	if ((s = boot_env("HEAPSCOPE_PY_NATIVE_DEPTH")) != NULL) {
-		errno = 0;
-		n = strtol(s, &end, 10);
-		if (errno != 0 || *end != '\0' || n < 1 || n > HS_MAX_DEPTH) {
-			log_fail("HEAPSCOPE_PY_NATIVE_DEPTH \"%.40s\": not a number from 1 to %d", s,
-			    HS_MAX_DEPTH);
-			return -1;
-		}
-		py.native_depth = n;
-	}
-	if ((s = boot_env("HEAPSCOPE_PYTHON")) != NULL) {
-		if (strcmp(s, "0") != 0 && strcmp(s, "1") != 0) {
-			log_fail("HEAPSCOPE_PYTHON \"%.40s\": not 0 or 1", s);
-			return -1;
-		}
-		if (s[0] == '0')
-			py.depth = -1;
-	}
-	if ((s = boot_env("HEAPSCOPE_LEAKS")) != NULL) {
-		if (strcmp(s, "0") != 0 && strcmp(s, "1") != 0) {
-			log_fail("HEAPSCOPE_LEAKS \"%.40s\": not 0 or 1", s);
-			return -1;
-		}
-		hs_cfg.leaks = s[0] == '1';
-	}
+	if (boot_number("HEAPSCOPE_PY_DEPTH", PY_MAX_DEPTH, &py.depth) != 0 ||
+	    boot_number("HEAPSCOPE_PY_NATIVE_DEPTH", HS_MAX_DEPTH, &py.native_depth) != 0 ||
+	    boot_flag("HEAPSCOPE_PYTHON", &python) != 0 ||
+	    boot_flag("HEAPSCOPE_LEAKS", &hs_cfg.leaks) != 0)
+		return -1;
+	if (!python)
+		py.depth = -1;
 
 	if ((s = boot_env("HEAPSCOPE_OUTPUT")) != NULL)
 		hs_cfg.explicit_output = 1;

@@ -234,6 +234,7 @@ uint32_t stack_intern(struct thread *, const uintptr_t *pcs, int n, uint64_t has
 uint32_t stack_count(void);
 const uintptr_t *stack_get(uint32_t id, int *depth);
 int stack_domain(uint32_t id);	/* PY_RAW, PY_MEM, PY_OBJ or PY_NONE */
+int stack_split(const uintptr_t *pcs, int depth, int *domain);
 void stack_atfork_prepare(void);
 void stack_atfork_parent(void);
 void stack_atfork_child(void);

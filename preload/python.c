@@ -116,7 +116,6 @@ struct code_rec {
 	struct py_code pub;
 	uintptr_t obj;				/* the code object */
 	uintptr_t filename, name, linetable;	/* its co_filename, co_qualname, co_linetable */
-	int firstlineno;
 };
 struct code_index {
 	size_t cap;
@@ -178,6 +177,13 @@ py_copy_str(uintptr_t s)
 	return py_copy(u, n);
 }
 
+/* Returns the first index slot to probe for the code object at CODE, in an index of MASK + 1. */
+static inline size_t
+py_code_slot(uintptr_t code, size_t mask)
+{
+	return (code >> 4) * 0x9e3779b97f4a7c15ull >> 20 & mask;
+}
+
 /* Finds CODE's record in IX, current or not; NULL if none. */
 static struct code_rec *
 py_code_find(const struct code_index *ix, uintptr_t code)
@@ -188,7 +194,7 @@ py_code_find(const struct code_index *ix, uintptr_t code)
 	if (ix == NULL)
 		return NULL;
 	mask = ix->cap - 1;
-	for (i = (code >> 4) * 0x9e3779b97f4a7c15ull >> 20 & mask;; i = (i + 1) & mask) {
+	for (i = py_code_slot(code, mask);; i = (i + 1) & mask) {
 		r = atomic_load_explicit(&ix->slot[i], memory_order_acquire);
 		if (r == NULL || r->obj == code)
 			return r;
@@ -202,7 +208,7 @@ py_code_current(const struct code_rec *r)
 	return WORD(r->obj + lay->co_filename) == r->filename &&
 	    WORD(r->obj + lay->co_qualname) == r->name &&
 	    WORD(r->obj + lay->co_linetable) == r->linetable &&
-	    *(const int *)(r->obj + lay->co_firstlineno) == r->firstlineno;
+	    *(const int *)(r->obj + lay->co_firstlineno) == r->pub.firstlineno;
 }
 
 /* Puts R in the index, in place of an older record of the same address; under py_lock. */
@@ -222,8 +228,8 @@ py_code_index(struct code_rec *r, uint32_t n)
 		for (k = 0; ix != NULL && k < ix->cap; k++) {
 			if ((o = atomic_load(&ix->slot[k])) == NULL)
 				continue;
-			for (i = (o->obj >> 4) * 0x9e3779b97f4a7c15ull >> 20 & (cap - 1);
-			    atomic_load(&nix->slot[i]) != NULL; i = (i + 1) & (cap - 1))
+			for (i = py_code_slot(o->obj, cap - 1); atomic_load(&nix->slot[i]) != NULL;
+			    i = (i + 1) & (cap - 1))
 				;
 			atomic_store(&nix->slot[i], o);
 		}
@@ -231,7 +237,7 @@ py_code_index(struct code_rec *r, uint32_t n)
 		ix = nix;
 	}
 	mask = ix->cap - 1;
-	for (i = (r->obj >> 4) * 0x9e3779b97f4a7c15ull >> 20 & mask;; i = (i + 1) & mask) {
+	for (i = py_code_slot(r->obj, mask);; i = (i + 1) & mask) {
 		o = atomic_load(&ix->slot[i]);
 		if (o == NULL || o->obj == r->obj) {
 			atomic_store_explicit(&ix->slot[i], r, memory_order_release);
@@ -258,9 +264,8 @@ py_code_add(uintptr_t code)
 	r->filename = WORD(code + lay->co_filename);
 	r->name = WORD(code + lay->co_qualname);
 	r->linetable = lt = WORD(code + lay->co_linetable);
-	r->firstlineno = *(const int *)(code + lay->co_firstlineno);
 	r->pub.id = id;
-	r->pub.firstlineno = r->firstlineno;
+	r->pub.firstlineno = *(const int *)(code + lay->co_firstlineno);
 	/* A bytes object: ob_size at 16, the bytes at 32. */
 	r->pub.linetable_len = WORD(lt + 16);
 	if ((r->pub.filename = py_copy_str(r->filename)) == NULL ||
@@ -337,10 +342,8 @@ py_line(const struct py_code *c, uint32_t offset)
 		code = (*p >> 3) & 15;
 		addr += ((*p & 7) + 1) * 2;
 		p++;
-		delta = 0;
-		if (code == 15)			/* no location */
-			delta = 0;
-		else if (code == 14 || code == 13) {	/* long form; no column */
+		delta = 0;			/* and for code 15: no location */
+		if (code == 14 || code == 13) {	/* long form; no column */
 			v = py_varint(&p, end);
 			delta = v & 1 ? -(int)(v >> 1) : (int)(v >> 1);
 			if (code == 14) {
@@ -348,10 +351,10 @@ py_line(const struct py_code *c, uint32_t offset)
 				py_varint(&p, end);	/* column + 1 */
 				py_varint(&p, end);	/* end column + 1 */
 			}
-		} else if (code >= 10) {	/* one-line forms: line delta code - 10 */
+		} else if (code >= 10 && code <= 12) {	/* one-line forms: line delta code - 10 */
 			delta = code - 10;
 			p += 2;			/* start and end column */
-		} else
+		} else if (code < 10)
 			p++;			/* short form: same line, one column byte */
 		line += delta;
 		if (offset < addr)

@@ -113,14 +113,10 @@ record_make(struct thread **tp, struct block *b, void *p, size_t size, void *fp,
 void
 record_alloc(void *p, size_t size, void *fp)
 {
-	struct thread *t;
-	struct block b;
-
-	if (record_make(&t, &b, p, size, fp, PY_NONE) == 0)
-		record_birth(t, &b, NULL);
+	record_alloc_py(p, size, fp, PY_NONE);
 }
 
-/* Records the allocation of SIZE bytes at P through CPython allocator DOMAIN. */
+/* Records the allocation of SIZE bytes at P through CPython allocator DOMAIN (or PY_NONE). */
 void
 record_alloc_py(void *p, size_t size, void *fp, int domain)
 {

@@ -180,18 +180,34 @@ stack_get(uint32_t id, int *depth)
 	return r->pcs;
 }
 
+/*
+ * Returns the number of native frames of the stack PCS[0..DEPTH), and its CPython allocator
+ * domain in *DOMAIN (PY_NONE if it has no Python tag); its Python frames follow the tag.
+ */
+int
+stack_split(const uintptr_t *pcs, int depth, int *domain)
+{
+	int i;
+
+	for (i = 0; i < depth; i++) {
+		if ((pcs[i] & PY_TAG) == PY_TAG) {
+			*domain = (pcs[i] >> 8) & 0xff;
+			return i;
+		}
+	}
+	*domain = PY_NONE;
+	return depth;
+}
+
 /* Returns the CPython allocator domain of stack ID's blocks (PY_RAW, PY_MEM, PY_OBJ), or PY_NONE. */
 int
 stack_domain(uint32_t id)
 {
 	struct stack_rec *r = stack_rec(id);
-	uint32_t i;
+	int domain;
 
-	for (i = 0; i < r->depth; i++) {
-		if ((r->pcs[i] & PY_TAG) == PY_TAG)
-			return (r->pcs[i] >> 8) & 0xff;
-	}
-	return PY_NONE;
+	stack_split(r->pcs, r->depth, &domain);
+	return domain;
 }
 
 /* fork: hold the lock across fork so the child's table is whole. */

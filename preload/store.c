@@ -383,23 +383,15 @@ store_stacks(sqlite3_stmt **st, uint32_t nstacks)
 {
 	const uintptr_t *pcs;
 	uint32_t id, f;
-	int depth, level, rc = 0, npy, domain;
+	int all, depth, level, rc = 0, npy, domain;
 
 	if (store_py_code(st[ST_PY_CODE]) != 0)
 		return -1;
 	modules_hold();
 	for (id = stacks_written + 1; id <= nstacks && rc == 0; id++) {
-		pcs = stack_get(id, &depth);
-		npy = 0;
-		domain = PY_NONE;
-		for (level = 0; level < depth; level++) {
-			if ((pcs[level] & PY_TAG) == PY_TAG) {
-				domain = (pcs[level] >> 8) & 0xff;
-				npy = depth - level - 1;
-				depth = level;
-				break;
-			}
-		}
+		pcs = stack_get(id, &all);
+		depth = stack_split(pcs, all, &domain);
+		npy = depth < all ? all - depth - 1 : 0;
 		sqlite3_bind_int64(st[ST_STACK], 1, id);
 		sqlite3_bind_int(st[ST_STACK], 2, depth);
 		if (domain != PY_NONE)

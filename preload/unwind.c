@@ -1411,6 +1411,39 @@ unwind_thread_stats(const struct unwind_thread *ut, struct unwind_stats *st)
 }
 
 /*
+ * Starts a capture with the rule cache for the hook frame F: marks UT busy and reads the cache's
+ * generation into *GEN.  Returns 0, or -1 if the rule cache cannot be used now (a flush under
+ * way, stack bounds unknown, F outside them): the caller then ends with unwind_fallback().
+ */
+static inline int
+unwind_begin(struct unwind_thread *ut, const uintptr_t *f, unsigned long *gen)
+{
+	ut->busy = 1;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	*gen = __atomic_load_n(&unwind_gen, __ATOMIC_ACQUIRE);
+	if (ut->stack_known == 0)
+		unwind_thread_bounds(ut);
+	if ((*gen & 1) || ut->stack_known != 1 || (uintptr_t)f < ut->stack_lo ||
+	    (uintptr_t)f > ut->stack_hi - 4 * sizeof *f)
+		return -1;
+	return 0;
+}
+
+/* Ends a capture begun with unwind_begin() by making it with libunwind instead. */
+static int
+unwind_fallback(struct unwind_thread *ut, const uintptr_t *f, uintptr_t *pcs, int max,
+    uint64_t *hash)
+{
+	int n;
+
+	ut->stats.fallbacks++;
+	n = unwind_slow(f, pcs, max, hash);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	ut->busy = 0;
+	return n;
+}
+
+/*
  * Captures the stack of the caller of the frame at FP into PCS (see unwind.h): unwinds new
  * frames with the rule cache until one is a recorded level whose outer reads are unchanged,
  * then takes the rest from the record; falls back to libunwind for what the rules cannot do.
@@ -1434,17 +1467,11 @@ unwind_capture(struct unwind_thread *ut, void *fp, uintptr_t *pcs, int max, uint
 		max = 1;
 	if (ut == NULL || ut->busy)
 		return unwind_slow(f, pcs, max, hash);
-	ut->busy = 1;
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	c = unwind_begin(ut, f, &gen);
 	ut->stats.captures++;
-
-	gen = __atomic_load_n(&unwind_gen, __ATOMIC_ACQUIRE);
-	if (ut->stack_known == 0)
-		unwind_thread_bounds(ut);
-	hi = ut->stack_hi;
-	if ((gen & 1) || ut->stack_known != 1 || (uintptr_t)f < ut->stack_lo ||
-	    (uintptr_t)f > hi - 4 * sizeof *f)
+	if (c != 0)
 		goto slow;
+	hi = ut->stack_hi;
 	if (ut->gen != gen) {
 		ut->depth = 0;
 		ut->gen = gen;
@@ -1560,11 +1587,7 @@ unwind_capture(struct unwind_thread *ut, void *fp, uintptr_t *pcs, int max, uint
 
 slow:
 	ut->depth = 0;
-	ut->stats.fallbacks++;
-	n = unwind_slow(f, pcs, max, hash);
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	ut->busy = 0;
-	return n;
+	return unwind_fallback(ut, f, pcs, max, hash);
 }
 
 /*
@@ -1588,15 +1611,9 @@ unwind_shallow(struct unwind_thread *ut, void *fp, uintptr_t *pcs, int max, uint
 		max = 1;
 	if (ut == NULL || ut->busy)
 		return unwind_slow(f, pcs, max, hash);
-	ut->busy = 1;
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	gen = __atomic_load_n(&unwind_gen, __ATOMIC_ACQUIRE);
-	if (ut->stack_known == 0)
-		unwind_thread_bounds(ut);
-	hi = ut->stack_hi;
-	if ((gen & 1) || ut->stack_known != 1 || (uintptr_t)f < ut->stack_lo ||
-	    (uintptr_t)f > hi - 4 * sizeof *f)
+	if (unwind_begin(ut, f, &gen) != 0)
 		goto slow;
+	hi = ut->stack_hi;
 	t = __atomic_load_n(&unwind_table, __ATOMIC_ACQUIRE);
 	rbp = f[0];
 	pc = f[1];
@@ -1634,11 +1651,7 @@ unwind_shallow(struct unwind_thread *ut, void *fp, uintptr_t *pcs, int max, uint
 	ut->busy = 0;
 	return n;
 slow:
-	ut->stats.fallbacks++;
-	n = unwind_slow(f, pcs, max, hash);
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	ut->busy = 0;
-	return n;
+	return unwind_fallback(ut, f, pcs, max, hash);
 }
 
 /*
