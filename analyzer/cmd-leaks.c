@@ -446,6 +446,14 @@ leaks_print_json_int(sqlite3_stmt *stmt, int col)
 		printf("%lld", (long long)sqlite3_column_int64(stmt, col));
 }
 
+/* Prepares the query of a stack's Python traceback (?1: the stack), for leaks_print_py_traceback. */
+static sqlite3_stmt *
+leaks_prepare_py_traceback(struct lost *l, char **cause)
+{
+	return db_prepare(l->db, "SELECT c.filename, c.name, f.line FROM py_frames AS f"
+	    " JOIN py_code AS c ON c.id = f.code_id WHERE f.stack_id = ?1 ORDER BY f.level", cause);
+}
+
 /*
  * Prints the Python garbage cycles of the snapshot of L, largest first, each with its blocks by
  * address (type, refcount, references found, traceback), as text or as the members of the JSON
@@ -456,21 +464,17 @@ leaks_print_py_cycles(struct lost *l, int json, char **cause)
 {
 	sqlite3_stmt *cycles, *members = NULL, *tb = NULL;
 	int64_t rank = 0;
-	char *sql;
 	int rc, mrc = SQLITE_DONE, first;
 
-	sql = xasprintf("SELECT b.py_cycle_id, sum(b.size), count(*), count(b.py_type)"
+	cycles = lost_preparef(l, cause, "SELECT b.py_cycle_id, sum(b.size), count(*), count(b.py_type)"
 	    " FROM blocks AS b WHERE b.snapshot_id = ?1 AND b.py_cycle_id IS NOT NULL AND %s"
 	    " GROUP BY 1 ORDER BY 2 DESC, 1", l->kept);
-	cycles = lost_prepare(l, sql, cause);
-	free(sql);
 	if (cycles == NULL)
 		return -1;
 	members = lost_prepare(l, "SELECT b.address, b.size, b.stack_id, b.py_type, b.py_refcnt,"
 	    " b.py_refs FROM blocks AS b WHERE b.snapshot_id = ?1 AND b.py_cycle_id = ?4"
 	    " ORDER BY b.address", cause);
-	tb = db_prepare(l->db, "SELECT c.filename, c.name, f.line FROM py_frames AS f"
-	    " JOIN py_code AS c ON c.id = f.code_id WHERE f.stack_id = ?1 ORDER BY f.level", cause);
+	tb = leaks_prepare_py_traceback(l, cause);
 	if (members == NULL || tb == NULL)
 		goto fail;
 	while ((rc = sqlite3_step(cycles)) == SQLITE_ROW) {
@@ -556,18 +560,14 @@ static int
 leaks_print_py_leaked(struct lost *l, int json, char **cause)
 {
 	sqlite3_stmt *objs, *tb;
-	char *sql;
 	int rc, n = 0;
 
-	sql = xasprintf("SELECT b.address, b.py_type, b.py_refcnt, b.py_refs, b.stack_id"
+	objs = lost_preparef(l, cause, "SELECT b.address, b.py_type, b.py_refcnt, b.py_refs, b.stack_id"
 	    " FROM blocks AS b WHERE b.snapshot_id = ?1 AND " LOST_PY_LEAKED " AND %s"
 	    " ORDER BY b.py_type, b.address", l->kept);
-	objs = lost_prepare(l, sql, cause);
-	free(sql);
 	if (objs == NULL)
 		return -1;
-	tb = db_prepare(l->db, "SELECT c.filename, c.name, f.line FROM py_frames AS f"
-	    " JOIN py_code AS c ON c.id = f.code_id WHERE f.stack_id = ?1 ORDER BY f.level", cause);
+	tb = leaks_prepare_py_traceback(l, cause);
 	if (tb == NULL) {
 		sqlite3_finalize(objs);
 		return -1;

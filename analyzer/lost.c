@@ -293,6 +293,22 @@ lost_prepare(struct lost *l, const char *sql, char **cause)
 	return stmt;
 }
 
+/* lost_prepare() for the SQL that FMT and its arguments make (most take the kept filter). */
+sqlite3_stmt *
+lost_preparef(struct lost *l, char **cause, const char *fmt, ...)
+{
+	sqlite3_stmt *stmt;
+	va_list ap;
+	char *sql;
+
+	va_start(ap, fmt);
+	sql = xvasprintf(fmt, ap);
+	va_end(ap);
+	stmt = lost_prepare(l, sql, cause);
+	free(sql);
+	return stmt;
+}
+
 /* Runs SQL, which returns no rows, on the database of L; returns 0, or -1 with *CAUSE set. */
 static int
 lost_exec(struct lost *l, const char *sql, char **cause)
@@ -366,19 +382,16 @@ static int
 lost_load_sites(struct lost *l, char **cause)
 {
 	sqlite3_stmt *stmt;
-	char *sql;
 	int rc;
 
 	if ((l->src = stats_source_add(&l->stats, l->db, cause)) == NULL)
 		return -1;
-	sql = xasprintf("SELECT b.stack_id, CASE WHEN b.cycle_id IS NOT NULL THEN %d"
+	stmt = lost_preparef(l, cause, "SELECT b.stack_id, CASE WHEN b.cycle_id IS NOT NULL THEN %d"
 	    " WHEN b.leak = 'definitely' THEN %d WHEN b.leak = 'indirectly' THEN %d ELSE %d END"
 	    " AS side, sum(b.size), count(*) FROM blocks AS b"
 	    " WHERE b.snapshot_id = ?1 AND " LOST_LEAKED " AND %s"
 	    " GROUP BY b.stack_id, side ORDER BY b.stack_id, side", LOST_SIDE_CYCLE,
 	    LOST_DEFINITELY, LOST_INDIRECTLY, LOST_POSSIBLY, l->kept);
-	stmt = lost_prepare(l, sql, cause);
-	free(sql);
 	if (stmt == NULL)
 		return -1;
 	rc = stats_load_rows(&l->stats, l->src, stmt, l->snap.id, cause);
@@ -434,14 +447,11 @@ lost_summarize(struct lost *l, char **cause)
 	sqlite3_stmt *stmt;
 	struct lost_sum *sum;
 	enum lost_kind k;
-	char *sql;
 	int rc;
 
-	sql = xasprintf("SELECT b.leak, CASE WHEN b.leak = 'reachable' THEN 0"
+	stmt = lost_preparef(l, cause, "SELECT b.leak, CASE WHEN b.leak = 'reachable' THEN 0"
 	    " ELSE " LOST_SUPPRESSED " END, sum(b.size), count(*) FROM blocks AS b"
 	    " WHERE b.snapshot_id = ?1 AND b.leak IS NOT NULL AND %s GROUP BY 1, 2", l->kept);
-	stmt = lost_prepare(l, sql, cause);
-	free(sql);
 	if (stmt == NULL)
 		return -1;
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
@@ -472,14 +482,12 @@ lost_summarize(struct lost *l, char **cause)
 		*cause = db_cause(l->db, rc);
 		return -1;
 	}
-	sql = xasprintf("SELECT count(b.py_garbage),"
+	stmt = lost_preparef(l, cause, "SELECT count(b.py_garbage),"
 	    " coalesce(sum(CASE WHEN b.py_garbage THEN b.size END), 0), coalesce(sum(b.py_garbage), 0),"
 	    " count(DISTINCT b.py_cycle_id),"
 	    " coalesce(sum(CASE WHEN b.py_cycle_id IS NOT NULL THEN b.size END), 0),"
 	    " count(b.py_cycle_id), coalesce(sum(" LOST_PY_LEAKED "), 0)"
 	    " FROM blocks AS b WHERE b.snapshot_id = ?1 AND %s", l->kept);
-	stmt = lost_prepare(l, sql, cause);
-	free(sql);
 	if (stmt == NULL)
 		return -1;
 	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {

@@ -101,6 +101,7 @@ int		 lost_compute(struct lost *, char **);
 int		 lost_found(const struct lost *);
 int		 lost_any(const struct lost *);
 sqlite3_stmt	*lost_prepare(struct lost *, const char *, char **);
+sqlite3_stmt	*lost_preparef(struct lost *, char **, const char *, ...) printflike(3, 4);
 void		 lost_print_summary(FILE *, const struct lost *, const char *);
 void		 lost_print_json_summary(FILE *, const struct lost *);
 
