@@ -320,6 +320,7 @@ struct snap_data {
 	const char *trigger;		/* HS_TRIGGER_* */
 	const char *label;		/* heapscope_snapshot()'s label, or NULL */
 	int full;			/* 1: blocks[] holds every live block */
+	uintptr_t stack;		/* the calling thread's stack is the program's from here up */
 	double time;			/* Unix time */
 	double elapsed;			/* seconds since tracing began */
 	uint64_t now;			/* clock_ticks() under the world lock */

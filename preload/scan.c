@@ -19,8 +19,10 @@
  * libheapscope.so (.data, .bss); each thread's stack from its stack pointer (less the 128-byte
  * red zone of the x86-64 ABI) up to the top of its mapping, or for a thread other than the main
  * one up to the end of its thread control block, which glibc puts at the top of the stack with
- * the static TLS just below; each thread's general registers (the calling thread's callee-saved
- * ones, the others being dead across the call); each thread's static TLS and TCB,
+ * the static TLS just below; for the thread taking the snapshot, only the stack above the point
+ * where it entered snap_take() (D->stack), where its callee-saved registers were saved, since
+ * heapscope's frames below it hold stale words of the program's that would keep leaked blocks
+ * alive; the other threads' general registers; each thread's static TLS and TCB,
  * [fs - static TLS size, fs + sizeof (struct pthread)), never below a stack pointer on the same
  * mapping; its DTV, which leads to the dynamic TLS blocks (malloc'd, so reached as blocks) and
  * which glibc points at 16 bytes past its start: that pointer is taken for a pointer to the
@@ -200,7 +202,6 @@ struct scan_work {
 					   Python object it holds << 1 | interior */
 	size_t nedges;			/* edges */
 	size_t edges_cap;		/* entries mapped in edge_to and edge_off */
-	uintptr_t self_regs[7];		/* the calling thread's rbx, rbp, r12-r15, rsp */
 	size_t nslots;			/* slots of this stop */
 	int missed;			/* threads whose stack could not be found */
 	/* Python objects, when py.minor != 0 (else py_at is NULL): */
@@ -1581,7 +1582,7 @@ scan_roots(const struct snap_data *d, int self)
 		    scan_add_root(m->addr, m->addr + m->size, 1) != 0)
 			return -1;
 	}
-	if (self && scan_thread_roots(work.self_regs[6], scan_thread_pointer(),
+	if (self && scan_thread_roots(d->stack, scan_thread_pointer(),
 	    syscall(SYS_gettid) == main_tid, 0) != 0)
 		return -1;
 	for (i = 0; i < work.nslots; i++) {
@@ -1596,9 +1597,7 @@ scan_roots(const struct snap_data *d, int self)
 	for (i = 0; i < work.nroots; i++)
 		scan_root_range(work.roots[i].start, work.roots[i].end);
 
-	/* Registers: the calling thread's callee-saved ones, every stopped thread's. */
-	for (k = 0; self && k < 6; k++)
-		scan_root_word(work.self_regs[k]);
+	/* Registers: every stopped thread's (the calling thread's are on its stack). */
 	for (i = 0; i < work.nslots; i++) {
 		s = &scan_slots[i];
 		for (k = 0; atomic_load(&s->state) == SLOT_STOPPED && k < 16; k++)
@@ -1757,19 +1756,6 @@ scan_collect(struct snap_data *d, pid_t spare, char **cause)
 	const char *problem = NULL;
 	size_t n = d->nblocks;
 
-	/*
-	 * The caller's registers, first: what heapscope's frames have not saved on the stack is
-	 * still in them.  The stack is scanned from here up, and this frame outlives the scan.
-	 */
-	__asm__ volatile(
-	    "mov %%rbx, 0(%0)\n\t"
-	    "mov %%rbp, 8(%0)\n\t"
-	    "mov %%r12, 16(%0)\n\t"
-	    "mov %%r13, 24(%0)\n\t"
-	    "mov %%r14, 32(%0)\n\t"
-	    "mov %%r15, 40(%0)\n\t"
-	    "mov %%rsp, 48(%0)"
-	    : : "r"(work.self_regs) : "memory");
 	d->scanned = 0;
 	if (n == 0) {
 		d->scanned = 1;	/* nothing to stop the program for */

@@ -127,13 +127,9 @@ snap_collect(struct snap_data *d, int scan, char **cause)
 	return 0;
 }
 
-/*
- * Takes a snapshot with TRIGGER and LABEL; FULL also stores every live block.  The caller has
- * set the re-entry guard.  Returns the snapshot id, or -1 (tracing off, or it failed: then
- * tracing stops with a warning).
- */
-int
-snap_take(const char *trigger, const char *label, int full)
+/* snap_take() once the caller's stack is known: the program's from STACK up. */
+static int
+snap_take_above(const char *trigger, const char *label, int full, uintptr_t stack)
 {
 	struct snap_data d;
 	char *cause = NULL;
@@ -152,6 +148,7 @@ snap_take(const char *trigger, const char *label, int full)
 	d.trigger = trigger;
 	d.label = label;
 	d.full = full;
+	d.stack = stack;
 	d.time = clock_now();
 	modules_refresh();
 	scan = full && hs_cfg.leaks && scan_prepare() == 0;
@@ -167,6 +164,32 @@ snap_take(const char *trigger, const char *label, int full)
 out:
 	pthread_mutex_unlock(&snap_lock);
 	return id;
+}
+
+/*
+ * Takes a snapshot with TRIGGER and LABEL; FULL also stores every live block.  The caller has
+ * set the re-entry guard.  Returns the snapshot id, or -1 (tracing off, or it failed: then
+ * tracing stops with a warning).
+ *
+ * The leak scan takes the calling thread's stack from here up, so that the stale words in
+ * heapscope's frames below keep nothing alive.  The callee-saved registers go first into the
+ * bottom of that stack: nothing before the copy uses them (there is no call), so they still hold
+ * what the callers left in them, the program's values among those.
+ */
+__attribute__((noinline)) int
+snap_take(const char *trigger, const char *label, int full)
+{
+	uintptr_t regs[6];
+
+	__asm__ volatile(
+	    "mov %%rbx, 0(%0)\n\t"
+	    "mov %%rbp, 8(%0)\n\t"
+	    "mov %%r12, 16(%0)\n\t"
+	    "mov %%r13, 24(%0)\n\t"
+	    "mov %%r14, 32(%0)\n\t"
+	    "mov %%r15, 40(%0)"
+	    : : "r"(regs) : "memory");
+	return snap_take_above(trigger, label, full, (uintptr_t)regs);
 }
 
 /* Takes the exit snapshot and stops tracing; the caller has set the re-entry guard. */
