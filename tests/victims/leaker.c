@@ -15,10 +15,13 @@
  *		points at the second (+8): the tail is indirectly lost, and no part of the cycle
  *	tree	a root of 64 pointing at two leaves of 32 (leaf) at +8 and +16
  *	inner	1 x 80 that a global points into, at its ninth byte: possibly lost
- * The pointers to the leaked blocks are dropped, and no other output is made.
+ * The pointers to the leaked blocks are dropped, the dead frames that held them zeroed, and no
+ * other output is made.
  */
 #include <dlfcn.h>
 #include <stdlib.h>
+
+#include "leakcheck.h"
 
 /* One block of a shape, 24 bytes or more. */
 struct node {
@@ -148,10 +151,12 @@ main(void)
 	leak_self();
 	kept = calloc(1, 200);					/* tag:kept */
 	pending = tcycle_node();				/* tag:call-tcycle1 */
+	scrub();
 	snapshot("mid");
 
 	leak_tcycle();
 	leak_tree();
 	inner = (char *)calloc(1, 80) + 8;			/* tag:inner */
+	scrub();
 	return 0;
 }

@@ -47,17 +47,6 @@ make(size_t n)
 	return calloc(1, n);
 }
 
-/* Zeroes the stack below the caller, where dead frames kept copies of pointers. */
-static __attribute__((noipa)) void
-scrub(void)
-{
-	volatile char pad[65536];
-	size_t i;
-
-	for (i = 0; i < sizeof pad; i++)
-		pad[i] = 0;
-}
-
 static void *
 sleeper(void *arg)
 {

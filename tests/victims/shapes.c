@@ -95,17 +95,6 @@ build(void)
 	((void **)keep_list[0])[0] = make(233);
 }
 
-/* Zeroes the stack below the caller, where build's dead frames kept copies of the pointers. */
-static __attribute__((noipa)) void
-scrub(void)
-{
-	volatile char pad[65536];
-	size_t i;
-
-	for (i = 0; i < sizeof pad; i++)
-		pad[i] = 0;
-}
-
 int
 main(void)
 {
