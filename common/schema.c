@@ -45,7 +45,8 @@ const char hs_schema_sql[] =
 	" domain TEXT CHECK (domain IN ('raw', 'mem', 'obj')),"
 						/* CPython allocator domain of its blocks, NULL for the
 						   malloc family and mmap */
-	" py_depth INTEGER NOT NULL"		/* Python frames in py_frames, at most process.py_depth */
+	" py_depth INTEGER NOT NULL,"		/* Python frames in py_frames, at most process.py_depth */
+	" py_traceback INTEGER"			/* its Python traceback (py_tracebacks.id), NULL if none */
 	");"
 	"CREATE TABLE stack_frames ("
 	" stack_id INTEGER NOT NULL REFERENCES stacks(id),"
@@ -60,14 +61,18 @@ const char hs_schema_sql[] =
 	" name TEXT NOT NULL,"			/* co_qualname */
 	" firstlineno INTEGER NOT NULL"		/* co_firstlineno */
 	");"
-	/* The Python traceback of a stack whose blocks came from a CPython allocator domain. */
-	"CREATE TABLE py_frames ("
-	" stack_id INTEGER NOT NULL REFERENCES stacks(id),"
+	/* Distinct Python tracebacks, each stored once for all the stacks that end in it. */
+	"CREATE TABLE py_tracebacks ("
+	" id INTEGER NOT NULL,"
 	" level INTEGER NOT NULL,"		/* 0 = most recent call: the line that allocated */
 	" code_id INTEGER NOT NULL REFERENCES py_code(id),"
 	" line INTEGER NOT NULL,"		/* line number being executed, 0 if unknown */
-	" PRIMARY KEY (stack_id, level)"
+	" PRIMARY KEY (id, level)"
 	") WITHOUT ROWID;"
+	/* The Python traceback of each stack whose blocks came from a CPython allocator domain. */
+	"CREATE VIEW py_frames AS"
+	" SELECT s.id AS stack_id, t.level AS level, t.code_id AS code_id, t.line AS line"
+	" FROM stacks AS s JOIN py_tracebacks AS t ON t.id = s.py_traceback;"
 	/* Threads that called a traced function, in the order heapscope first saw them. */
 	"CREATE TABLE threads ("
 	" id INTEGER PRIMARY KEY,"		/* heapscope's thread number, from 1 */

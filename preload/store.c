@@ -11,7 +11,10 @@
  * resets: it writes a database of its own, from the start.
  *
  * Frames are numbered here: a hash table maps each return address seen in a written stack to
- * its frame id (open addressing, at most half full, keys never 0).
+ * its frame id (open addressing, at most half full, keys never 0).  So are Python tracebacks,
+ * stored once however many stacks end in them: a second table maps each traceback written (its
+ * words in the stack table, which never move) to its id.  A write that fails takes back the ids
+ * it handed out (store_forget).
  */
 #include "config.h"
 
@@ -39,26 +42,55 @@ static uintptr_t *frame_pcs;		/* hash table: return addresses, 0 = empty */
 static uint32_t *frame_ids;		/* their frame ids */
 static size_t frame_cap;		/* slots, a power of two */
 static uint32_t frames_n;		/* frame ids handed out (all written) */
+static struct store_tb {
+	uint64_t hash;			/* store_tb_hash() of words */
+	const uintptr_t *words;		/* the Python frames of a stack (py_capture's words) */
+	uint32_t n;			/* entries in words */
+	uint32_t id;			/* its py_tracebacks.id, 0 = an empty slot */
+} *tb_slots;				/* hash table of the tracebacks written */
+static size_t tb_cap;			/* slots, a power of two */
+static uint32_t tracebacks_n;		/* traceback ids handed out (all written) */
 static char store_error[PATH_MAX + 600];		/* the cause of the last failure */
 
-/* The statements of one write, prepared for each connection. */
+/*
+ * The inserts of one write, one per table.  Rows are staged and go in STORE_BATCH at a time, with
+ * one multi-row INSERT: per row, that costs SQLite less than half of what a statement per row
+ * does.  The rest go in with a statement made for their number when the write ends.
+ */
 enum {
 	ST_MODULE, ST_FRAME, ST_STACK, ST_STACK_FRAME, ST_THREAD, ST_SNAPSHOT, ST_SITE, ST_BLOCK,
-	ST_EDGE, ST_MAPPING, ST_PY_CODE, ST_PY_FRAME, ST_N
+	ST_EDGE, ST_MAPPING, ST_PY_CODE, ST_PY_TRACEBACK, ST_N
 };
-static const char *const store_sql[ST_N] = {
-	"INSERT INTO modules VALUES (?,?,?,?,?,?)",
-	"INSERT INTO frames VALUES (?,?,?,?)",
-	"INSERT INTO stacks VALUES (?,?,?,?)",
-	"INSERT INTO stack_frames VALUES (?,?,?)",
-	"INSERT INTO threads VALUES (?,?)",
-	"INSERT INTO snapshots VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-	"INSERT INTO sites VALUES (?,?,?,?,?,?,?,?,?)",
-	"INSERT INTO blocks VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-	"INSERT INTO edges VALUES (?,?,?,?,?)",
-	"INSERT INTO mappings VALUES (?,?,?,?,?,?,?)",
-	"INSERT INTO py_code VALUES (?,?,?,?)",
-	"INSERT INTO py_frames VALUES (?,?,?,?)",
+static const struct {
+	const char *table;
+	int cols;
+} store_tables[ST_N] = {
+	{ "modules", 6 }, { "frames", 4 }, { "stacks", 5 }, { "stack_frames", 3 },
+	{ "threads", 2 }, { "snapshots", 13 }, { "sites", 9 }, { "blocks", 15 }, { "edges", 5 },
+	{ "mappings", 7 }, { "py_code", 4 }, { "py_tracebacks", 4 },
+};
+#define STORE_BATCH 32
+#define STORE_COLS 15		/* the most columns of a table */
+#define STORE_TEXT 2048		/* the longest text copied with ins_text_copy */
+
+/* A staged value: its type is SQLITE_INTEGER, SQLITE_FLOAT, SQLITE_TEXT, or 0 for NULL. */
+struct store_val {
+	int type;
+	union {
+		sqlite3_int64 i;
+		double d;
+		const char *s;		/* lives until the row is written */
+	} u;
+};
+
+/* The staged rows of one table. */
+struct store_ins {
+	sqlite3 *db;
+	sqlite3_stmt *many;		/* INSERT of STORE_BATCH rows, made at the first batch */
+	int table;			/* ST_* */
+	int n;				/* rows staged */
+	struct store_val v[STORE_BATCH][STORE_COLS];	/* v[row][column - 1] */
+	char text[STORE_BATCH][STORE_TEXT];	/* texts copied for a row */
 };
 
 static const char *const store_domain[] = { HS_DOMAIN_RAW, HS_DOMAIN_MEM, HS_DOMAIN_OBJ };
@@ -184,8 +216,9 @@ store_create(char **cause)
 	if (sqlite3_open_v2(store_path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW,
 	    NULL) != SQLITE_OK)
 		goto fail;
-	snprintf(sql, sizeof sql, "PRAGMA application_id=%d; PRAGMA user_version=%d; BEGIN;",
-	    HS_APPLICATION_ID, HS_SCHEMA_VERSION);
+	/* One transaction, never synced: a crash of the machine is no concern of a profile. */
+	snprintf(sql, sizeof sql, "PRAGMA synchronous=OFF; BEGIN; PRAGMA application_id=%d; "
+	    "PRAGMA user_version=%d;", HS_APPLICATION_ID, HS_SCHEMA_VERSION);
 	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_exec(db, hs_schema_sql, NULL, NULL, NULL) != SQLITE_OK)
 		goto fail;
@@ -216,11 +249,13 @@ store_create(char **cause)
 	store_pid = hs_pid;
 	modules_written = stacks_written = threads_written = py_code_written = 0;
 	snapshots_written = 0;
-	frames_n = 0;
+	frames_n = tracebacks_n = 0;
 	if (frame_pcs != NULL) {
 		memset(frame_pcs, 0, frame_cap * sizeof *frame_pcs);
 		memset(frame_ids, 0, frame_cap * sizeof *frame_ids);
 	}
+	if (tb_slots != NULL)
+		memset(tb_slots, 0, tb_cap * sizeof *tb_slots);
 	return 0;
 fail:
 	*cause = store_fail(db, "cannot create the database");
@@ -242,52 +277,175 @@ store_frame_slot(uintptr_t pc)
 	return i;
 }
 
-/* Makes room for one more frame; -1 if out of memory. */
+/*
+ * Moves the frame table to one of CAP slots, keeping the frames numbered up to KEEP; -1 if out
+ * of memory (the table stays as it was).
+ */
 static int
-store_frame_room(void)
+store_frames_rebuild(size_t cap, uint32_t keep)
 {
-	uintptr_t *opcs = frame_pcs;
-	uint32_t *oids = frame_ids;
+	uintptr_t *opcs = frame_pcs, *pcs;
+	uint32_t *oids = frame_ids, *ids;
 	size_t ocap = frame_cap, i, j;
 
-	if (2 * ((size_t)frames_n + 1) <= frame_cap)
-		return 0;
-	frame_cap = ocap ? ocap * 2 : 65536;
-	frame_pcs = mem_map(frame_cap * sizeof *frame_pcs);
-	frame_ids = mem_map(frame_cap * sizeof *frame_ids);
-	if (frame_pcs == NULL || frame_ids == NULL) {
-		mem_unmap(frame_pcs, frame_cap * sizeof *frame_pcs);
-		mem_unmap(frame_ids, frame_cap * sizeof *frame_ids);
-		frame_pcs = opcs;
-		frame_ids = oids;
-		frame_cap = ocap;
+	pcs = mem_map(cap * sizeof *pcs);
+	ids = mem_map(cap * sizeof *ids);
+	if (pcs == NULL || ids == NULL) {
+		mem_unmap(pcs, cap * sizeof *pcs);
+		mem_unmap(ids, cap * sizeof *ids);
 		return -1;
 	}
+	frame_pcs = pcs;
+	frame_ids = ids;
+	frame_cap = cap;
 	for (i = 0; i < ocap; i++) {
-		if (opcs[i] == 0)
-			continue;
-		j = store_frame_slot(opcs[i]);
-		frame_pcs[j] = opcs[i];
-		frame_ids[j] = oids[i];
+		if (opcs[i] != 0 && oids[i] <= keep) {
+			j = store_frame_slot(opcs[i]);
+			frame_pcs[j] = opcs[i];
+			frame_ids[j] = oids[i];
+		}
 	}
 	mem_unmap(opcs, ocap * sizeof *opcs);
 	mem_unmap(oids, ocap * sizeof *oids);
 	return 0;
 }
 
-/* Runs a bound statement to completion and resets it; returns 0 or -1. */
+/* Makes room for one more frame; -1 if out of memory. */
 static int
-store_step(sqlite3_stmt *st)
+store_frame_room(void)
 {
-	int rc = sqlite3_step(st);
+	if (2 * ((size_t)frames_n + 1) <= frame_cap)
+		return 0;
+	return store_frames_rebuild(frame_cap ? frame_cap * 2 : 65536, UINT32_MAX);
+}
 
+/* Sets column COL (from 1) of the row being staged in I; a column never set is NULL. */
+static void
+ins_int(struct store_ins *i, int col, sqlite3_int64 v)
+{
+	i->v[i->n][col - 1].type = SQLITE_INTEGER;
+	i->v[i->n][col - 1].u.i = v;
+}
+
+static void
+ins_real(struct store_ins *i, int col, double v)
+{
+	i->v[i->n][col - 1].type = SQLITE_FLOAT;
+	i->v[i->n][col - 1].u.d = v;
+}
+
+/* S must live until the write ends, or be NULL. */
+static void
+ins_text(struct store_ins *i, int col, const char *s)
+{
+	i->v[i->n][col - 1].type = s != NULL ? SQLITE_TEXT : 0;
+	i->v[i->n][col - 1].u.s = s;
+}
+
+/* A copy of S (shorter than STORE_TEXT) is kept with the row; one such column a row. */
+static void
+ins_text_copy(struct store_ins *i, int col, const char *s)
+{
+	snprintf(i->text[i->n], STORE_TEXT, "%s", s);
+	ins_text(i, col, i->text[i->n]);
+}
+
+/* Makes an INSERT of ROWS rows into table T of DB; NULL on failure. */
+static sqlite3_stmt *
+ins_prepare(sqlite3 *db, int t, int rows)
+{
+	char sql[64 + STORE_BATCH * (2 * STORE_COLS + 3)], *p = sql;
+	sqlite3_stmt *st = NULL;
+	int r, c;
+
+	p += sprintf(p, "INSERT INTO %s VALUES ", store_tables[t].table);
+	for (r = 0; r < rows; r++) {
+		*p++ = r ? ',' : '(';
+		if (r)
+			*p++ = '(';
+		for (c = 0; c < store_tables[t].cols; c++) {
+			*p++ = c ? ',' : '?';
+			if (c)
+				*p++ = '?';
+		}
+		*p++ = ')';
+	}
+	*p = '\0';
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return NULL;
+	return st;
+}
+
+/* Inserts the rows staged in I with ST, made for their number; returns 0 or -1. */
+static int
+ins_run(struct store_ins *i, sqlite3_stmt *st)
+{
+	const struct store_val *v;
+	int r, c, col = 1, rc;
+
+	for (r = 0; r < i->n; r++) {
+		for (c = 0; c < store_tables[i->table].cols; c++, col++) {
+			v = &i->v[r][c];
+			if (v->type == SQLITE_INTEGER)
+				sqlite3_bind_int64(st, col, v->u.i);
+			else if (v->type == SQLITE_FLOAT)
+				sqlite3_bind_double(st, col, v->u.d);
+			else if (v->type == SQLITE_TEXT)
+				sqlite3_bind_text(st, col, v->u.s, -1, SQLITE_STATIC);
+			else
+				sqlite3_bind_null(st, col);
+		}
+	}
+	rc = sqlite3_step(st);
 	sqlite3_reset(st);
+	memset(i->v, 0, i->n * sizeof i->v[0]);	/* the next rows start all NULL */
+	i->n = 0;
 	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Ends the row being staged in I; a full batch goes in.  Returns 0 or -1. */
+static int
+ins_next(struct store_ins *i)
+{
+	if (++i->n < STORE_BATCH)
+		return 0;
+	if (i->many == NULL && (i->many = ins_prepare(i->db, i->table, STORE_BATCH)) == NULL)
+		return -1;
+	return ins_run(i, i->many);
+}
+
+/* Finalizes the statements of the inserts ST (ST_N of them) and unmaps them. */
+static void
+store_ins_free(struct store_ins *st)
+{
+	int i;
+
+	if (st == NULL)
+		return;
+	for (i = 0; i < ST_N; i++)
+		sqlite3_finalize(st[i].many);
+	mem_unmap(st, ST_N * sizeof *st);
+}
+
+/* Inserts what is left in I; returns 0 or -1. */
+static int
+ins_flush(struct store_ins *i)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (i->n == 0)
+		return 0;
+	if ((st = ins_prepare(i->db, i->table, i->n)) == NULL)
+		return -1;
+	rc = ins_run(i, st);
+	sqlite3_finalize(st);
+	return rc;
 }
 
 /* Writes the modules not yet in the file. */
 static int
-store_modules(sqlite3_stmt *st)
+store_modules(struct store_ins *st)
 {
 	const struct module *m;
 	uint32_t i, n;
@@ -297,16 +455,15 @@ store_modules(sqlite3_stmt *st)
 	n = modules_count();
 	for (i = modules_written; i < n && rc == 0; i++) {
 		m = modules_get(i);
-		sqlite3_bind_int64(st, 1, m->id);
-		sqlite3_bind_text(st, 2, m->path, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, (sqlite3_int64)m->base);
-		sqlite3_bind_int64(st, 4, (sqlite3_int64)m->start);
-		sqlite3_bind_int64(st, 5, (sqlite3_int64)m->end);
+		ins_int(st, 1, m->id);
+		ins_text(st, 2, m->path);
+		ins_int(st, 3, (sqlite3_int64)m->base);
+		ins_int(st, 4, (sqlite3_int64)m->start);
+		ins_int(st, 5, (sqlite3_int64)m->end);
+		/* A copy: the module array may move before the row is written. */
 		if (m->build_id[0] != '\0')
-			sqlite3_bind_text(st, 6, m->build_id, -1, SQLITE_STATIC);
-		else
-			sqlite3_bind_null(st, 6);
-		rc = store_step(st);
+			ins_text_copy(st, 6, m->build_id);
+		rc = ins_next(st);
 	}
 	modules_release();
 	return rc;
@@ -314,7 +471,7 @@ store_modules(sqlite3_stmt *st)
 
 /* Returns the frame id of PC, writing a new frame row if needed; 0 on failure. */
 static uint32_t
-store_frame(sqlite3_stmt *st, uintptr_t pc)
+store_frame(struct store_ins *st, uintptr_t pc)
 {
 	const struct module *m;
 	size_t i;
@@ -324,16 +481,13 @@ store_frame(sqlite3_stmt *st, uintptr_t pc)
 	i = store_frame_slot(pc);
 	if (frame_pcs[i] == pc)
 		return frame_ids[i];
-	sqlite3_bind_int64(st, 1, frames_n + 1);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)pc);
+	ins_int(st, 1, frames_n + 1);
+	ins_int(st, 2, (sqlite3_int64)pc);
 	if ((m = modules_find(pc)) != NULL) {
-		sqlite3_bind_int64(st, 3, m->id);
-		sqlite3_bind_int64(st, 4, (sqlite3_int64)(pc - m->base));
-	} else {
-		sqlite3_bind_null(st, 3);
-		sqlite3_bind_null(st, 4);
+		ins_int(st, 3, m->id);
+		ins_int(st, 4, (sqlite3_int64)(pc - m->base));
 	}
-	if (store_step(st) != 0)
+	if (ins_next(st) != 0)
 		return 0;
 	frame_pcs[i] = pc;
 	frame_ids[i] = ++frames_n;
@@ -342,78 +496,165 @@ store_frame(sqlite3_stmt *st, uintptr_t pc)
 
 /* Writes the Python code objects not yet in the file. */
 static int
-store_py_code(sqlite3_stmt *st)
+store_py_code(struct store_ins *st)
 {
 	const struct py_code *c;
 	uint32_t id, n = py_code_count();
 
 	for (id = py_code_written + 1; id <= n; id++) {
 		c = py_code_get(id);
-		sqlite3_bind_int64(st, 1, id);
-		sqlite3_bind_text(st, 2, c->filename, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, c->name, -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 4, c->firstlineno);
-		if (store_step(st) != 0)
+		ins_int(st, 1, id);
+		ins_text(st, 2, c->filename);
+		ins_text(st, 3, c->name);
+		ins_int(st, 4, c->firstlineno);
+		if (ins_next(st) != 0)
 			return -1;
 	}
 	py_code_pending = n;
 	return 0;
 }
 
-/* Writes the Python frames FRAMES[0..N) of stack ID (code id << 32 | instruction offset each). */
-static int
-store_py_frames(sqlite3_stmt *st, uint32_t id, const uintptr_t *frames, int n)
+/* Returns the hash of the N words of a Python traceback. */
+static uint64_t
+store_tb_hash(const uintptr_t *words, uint32_t n)
 {
+	uint64_t h = n;
+	uint32_t i;
+
+	for (i = 0; i < n; i++)
+		h = (h ^ words[i]) * 0x9e3779b97f4a7c15ull;
+	return h ^ h >> 29;
+}
+
+/* Returns the slot of the traceback WORDS[0..N) with hash H (its own, or the empty one). */
+static size_t
+store_tb_slot(uint64_t h, const uintptr_t *words, uint32_t n)
+{
+	size_t mask = tb_cap - 1, i = h & mask;
+	const struct store_tb *e;
+
+	for (; (e = &tb_slots[i])->id != 0; i = (i + 1) & mask) {
+		if (e->hash == h && e->n == n && memcmp(e->words, words, n * sizeof *words) == 0)
+			break;
+	}
+	return i;
+}
+
+/* store_frames_rebuild() for the traceback table. */
+static int
+store_tb_rebuild(size_t cap, uint32_t keep)
+{
+	struct store_tb *old = tb_slots, *slots;
+	size_t ocap = tb_cap, i;
+
+	if ((slots = mem_map(cap * sizeof *slots)) == NULL)
+		return -1;
+	tb_slots = slots;
+	tb_cap = cap;
+	for (i = 0; i < ocap; i++) {
+		if (old[i].id != 0 && old[i].id <= keep)
+			tb_slots[store_tb_slot(old[i].hash, old[i].words, old[i].n)] = old[i];
+	}
+	mem_unmap(old, ocap * sizeof *old);
+	return 0;
+}
+
+/* Makes room for one more traceback; -1 if out of memory. */
+static int
+store_tb_room(void)
+{
+	if (2 * ((size_t)tracebacks_n + 1) <= tb_cap)
+		return 0;
+	return store_tb_rebuild(tb_cap ? tb_cap * 2 : 4096, UINT32_MAX);
+}
+
+/*
+ * Returns the id of the Python traceback WORDS[0..N) (code id << 32 | instruction offset each),
+ * writing its rows if it is new; 0 on failure.
+ */
+static uint32_t
+store_traceback(struct store_ins *st, const uintptr_t *words, int n)
+{
+	uint64_t h = store_tb_hash(words, n);
+	struct store_tb *e;
 	int level;
 
+	if (store_tb_room() != 0)
+		return 0;
+	e = &tb_slots[store_tb_slot(h, words, n)];
+	if (e->id != 0)
+		return e->id;
 	for (level = 0; level < n; level++) {
-		sqlite3_bind_int64(st, 1, id);
-		sqlite3_bind_int(st, 2, level);
-		sqlite3_bind_int64(st, 3, frames[level] >> 32);
-		sqlite3_bind_int(st, 4, py_line(py_code_get(frames[level] >> 32), (uint32_t)frames[level]));
-		if (store_step(st) != 0)
-			return -1;
+		ins_int(st, 1, tracebacks_n + 1);
+		ins_int(st, 2, level);
+		ins_int(st, 3, words[level] >> 32);
+		ins_int(st, 4, py_line(py_code_get(words[level] >> 32), (uint32_t)words[level]));
+		if (ins_next(st) != 0)
+			return 0;
 	}
+	e->hash = h;
+	e->words = words;
+	e->n = n;
+	e->id = ++tracebacks_n;
+	return e->id;
+}
+
+/*
+ * Forgets the frames and tracebacks numbered above FRAMES and TRACEBACKS: a write that failed
+ * was rolled back, and the next one must write them again.  Returns 0, or -1 if out of memory.
+ */
+static int
+store_forget(uint32_t frames, uint32_t tracebacks)
+{
+	if (frame_cap != 0 && store_frames_rebuild(frame_cap, frames) != 0)
+		return -1;
+	frames_n = frames;
+	if (tb_cap != 0 && store_tb_rebuild(tb_cap, tracebacks) != 0)
+		return -1;
+	tracebacks_n = tracebacks;
 	return 0;
 }
 
 /* Writes the stacks (and their frames) not yet in the file, up to NSTACKS. */
 static int
-store_stacks(sqlite3_stmt **st, uint32_t nstacks)
+store_stacks(struct store_ins *st, uint32_t nstacks)
 {
 	const uintptr_t *pcs;
-	uint32_t id, f;
+	uint32_t id, f, tb;
 	int all, depth, level, rc = 0, npy, domain;
 
-	if (store_py_code(st[ST_PY_CODE]) != 0)
+	if (store_py_code(&st[ST_PY_CODE]) != 0)
 		return -1;
 	modules_hold();
 	for (id = stacks_written + 1; id <= nstacks && rc == 0; id++) {
 		pcs = stack_get(id, &all);
 		depth = stack_split(pcs, all, &domain);
 		npy = depth < all ? all - depth - 1 : 0;
-		sqlite3_bind_int64(st[ST_STACK], 1, id);
-		sqlite3_bind_int(st[ST_STACK], 2, depth);
+		tb = 0;
+		if (npy > 0 && (tb = store_traceback(&st[ST_PY_TRACEBACK], pcs + depth + 1, npy)) == 0) {
+			rc = -1;
+			break;
+		}
+		ins_int(&st[ST_STACK], 1, id);
+		ins_int(&st[ST_STACK], 2, depth);
 		if (domain != PY_NONE)
-			sqlite3_bind_text(st[ST_STACK], 3, store_domain[domain], -1, SQLITE_STATIC);
-		else
-			sqlite3_bind_null(st[ST_STACK], 3);
-		sqlite3_bind_int(st[ST_STACK], 4, npy);
-		if ((rc = store_step(st[ST_STACK])) != 0)
+			ins_text(&st[ST_STACK], 3, store_domain[domain]);
+		ins_int(&st[ST_STACK], 4, npy);
+		if (tb != 0)
+			ins_int(&st[ST_STACK], 5, tb);
+		if ((rc = ins_next(&st[ST_STACK])) != 0)
 			break;
 		for (level = 0; level < depth; level++) {
-			if ((f = store_frame(st[ST_FRAME], pcs[level])) == 0) {
+			if ((f = store_frame(&st[ST_FRAME], pcs[level])) == 0) {
 				rc = -1;
 				break;
 			}
-			sqlite3_bind_int64(st[ST_STACK_FRAME], 1, id);
-			sqlite3_bind_int(st[ST_STACK_FRAME], 2, level);
-			sqlite3_bind_int64(st[ST_STACK_FRAME], 3, f);
-			if ((rc = store_step(st[ST_STACK_FRAME])) != 0)
+			ins_int(&st[ST_STACK_FRAME], 1, id);
+			ins_int(&st[ST_STACK_FRAME], 2, level);
+			ins_int(&st[ST_STACK_FRAME], 3, f);
+			if ((rc = ins_next(&st[ST_STACK_FRAME])) != 0)
 				break;
 		}
-		if (rc == 0 && npy > 0)
-			rc = store_py_frames(st[ST_PY_FRAME], id, pcs + depth + 1, npy);
 	}
 	modules_release();
 	return rc;
@@ -421,23 +662,19 @@ store_stacks(sqlite3_stmt **st, uint32_t nstacks)
 
 /* Binds the Python columns (11..15) of a scanned block's row from V. */
 static void
-store_py_verdict(sqlite3_stmt *s, const struct scan_verdict *v)
+store_py_verdict(struct store_ins *s, const struct scan_verdict *v)
 {
-	int col;
-
-	for (col = 11; col <= 15; col++)
-		sqlite3_bind_null(s, col);
 	if (v->py_garbage < 0)
 		return;
 	if (v->py_type != NULL) {
-		sqlite3_bind_text(s, 11, v->py_type, -1, SQLITE_STATIC);
+		ins_text(s, 11, v->py_type);
 		if (v->py_refcnt >= 0)
-			sqlite3_bind_int64(s, 12, v->py_refcnt);
-		sqlite3_bind_int64(s, 13, v->py_refs);
+			ins_int(s, 12, v->py_refcnt);
+		ins_int(s, 13, v->py_refs);
 	}
-	sqlite3_bind_int(s, 14, v->py_garbage);
+	ins_int(s, 14, v->py_garbage);
 	if (v->py_cycle != 0)
-		sqlite3_bind_int64(s, 15, v->py_cycle);
+		ins_int(s, 15, v->py_cycle);
 }
 
 /* Formats the lifetime histogram C as a JSON object into OUT. */
@@ -472,121 +709,115 @@ static const char *const store_leak[] = {
 
 /* Writes the snapshot row and everything it holds; ID is its id. */
 static int
-store_rows(sqlite3_stmt **st, struct snap_data *d, int id)
+store_rows(struct store_ins *st, struct snap_data *d, int id)
 {
 	struct site_counts *c;
 	char lifetimes[2048];
 	uint64_t mapped = 0, nmaps = 0;
 	uint32_t i;
 	size_t k;
-	sqlite3_stmt *s;
+	struct store_ins *s;
 
 	for (i = threads_written + 1; i <= d->nthreads; i++) {
-		sqlite3_bind_int64(st[ST_THREAD], 1, i);
-		sqlite3_bind_int64(st[ST_THREAD], 2, d->tids[i]);
-		if (store_step(st[ST_THREAD]) != 0)
+		ins_int(&st[ST_THREAD], 1, i);
+		ins_int(&st[ST_THREAD], 2, d->tids[i]);
+		if (ins_next(&st[ST_THREAD]) != 0)
 			return -1;
 	}
-	s = st[ST_SNAPSHOT];
-	sqlite3_bind_int(s, 1, id);
-	if (d->label != NULL)
-		sqlite3_bind_text(s, 2, d->label, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(s, 2);
-	sqlite3_bind_text(s, 3, d->trigger, -1, SQLITE_STATIC);
-	sqlite3_bind_double(s, 4, d->time);
-	sqlite3_bind_double(s, 5, d->elapsed);
-	sqlite3_bind_int64(s, 6, d->live_bytes);
-	sqlite3_bind_int64(s, 7, d->live_blocks);
+	s = &st[ST_SNAPSHOT];
+	ins_int(s, 1, id);
+	ins_text(s, 2, d->label);
+	ins_text(s, 3, d->trigger);
+	ins_real(s, 4, d->time);
+	ins_real(s, 5, d->elapsed);
+	ins_int(s, 6, d->live_bytes);
+	ins_int(s, 7, d->live_blocks);
 	for (k = 0; k < d->nmaps; k++) {
 		if (d->maps[k].stack <= d->nstacks) {
 			mapped += d->maps[k].size;
 			nmaps++;
 		}
 	}
-	sqlite3_bind_int64(s, 8, (sqlite3_int64)mapped);
-	sqlite3_bind_int64(s, 9, nmaps);
-	sqlite3_bind_int64(s, 10, d->total_allocs);
-	sqlite3_bind_int64(s, 11, d->total_frees);
-	sqlite3_bind_int(s, 12, d->full);
-	sqlite3_bind_int(s, 13, d->scanned);
-	if (store_step(s) != 0)
+	ins_int(s, 8, (sqlite3_int64)mapped);
+	ins_int(s, 9, nmaps);
+	ins_int(s, 10, d->total_allocs);
+	ins_int(s, 11, d->total_frees);
+	ins_int(s, 12, d->full);
+	ins_int(s, 13, d->scanned);
+	if (ins_next(s) != 0)
 		return -1;
 
-	s = st[ST_SITE];
+	s = &st[ST_SITE];
 	for (i = 1; i <= d->nstacks; i++) {
 		c = &d->sites[i];
 		if (c->allocs == 0)
 			continue;
 		store_lifetimes(c, lifetimes, sizeof lifetimes);
-		sqlite3_bind_int(s, 1, id);
-		sqlite3_bind_int64(s, 2, i);
-		sqlite3_bind_int64(s, 3, c->alloc_bytes - c->freed_bytes);
-		sqlite3_bind_int64(s, 4, c->allocs - c->frees);
-		sqlite3_bind_int64(s, 5, c->allocs);
-		sqlite3_bind_int64(s, 6, c->frees);
-		sqlite3_bind_int64(s, 7, c->alloc_bytes);
-		sqlite3_bind_int64(s, 8, c->temporaries);
-		sqlite3_bind_text(s, 9, lifetimes, -1, SQLITE_STATIC);
-		if (store_step(s) != 0)
+		ins_int(s, 1, id);
+		ins_int(s, 2, i);
+		ins_int(s, 3, c->alloc_bytes - c->freed_bytes);
+		ins_int(s, 4, c->allocs - c->frees);
+		ins_int(s, 5, c->allocs);
+		ins_int(s, 6, c->frees);
+		ins_int(s, 7, c->alloc_bytes);
+		ins_int(s, 8, c->temporaries);
+		ins_text_copy(s, 9, lifetimes);
+		if (ins_next(s) != 0)
 			return -1;
 	}
 
 	/* The blocks come sorted by address: the table's order, so inserts append. */
-	s = st[ST_BLOCK];
+	s = &st[ST_BLOCK];
 	for (k = 0; k < d->nblocks; k++) {
 		const struct block *b = &d->blocks[k];
 
-		sqlite3_bind_int(s, 1, id);
-		sqlite3_bind_int64(s, 2, (sqlite3_int64)b->addr);
-		sqlite3_bind_int64(s, 3, b->size);
-		sqlite3_bind_int64(s, 4, b->stack);
-		sqlite3_bind_int64(s, 5, b->thread);
-		sqlite3_bind_double(s, 6, d->now > b->birth ? clock_ticks_to_sec(d->now - b->birth) : 0);
+		ins_int(s, 1, id);
+		ins_int(s, 2, (sqlite3_int64)b->addr);
+		ins_int(s, 3, b->size);
+		ins_int(s, 4, b->stack);
+		ins_int(s, 5, b->thread);
+		ins_real(s, 6, d->now > b->birth ? clock_ticks_to_sec(d->now - b->birth) : 0);
 		if (d->scanned) {
 			const struct scan_verdict *v = &d->verdicts[k];
 
-			sqlite3_bind_text(s, 7, store_leak[v->leak], -1, SQLITE_STATIC);
+			ins_text(s, 7, store_leak[v->leak]);
 			if (v->cycle != 0)
-				sqlite3_bind_int64(s, 8, v->cycle);
-			else
-				sqlite3_bind_null(s, 8);
-			sqlite3_bind_int64(s, 9, v->root_refs);
-			sqlite3_bind_int64(s, 10, v->block_refs);
+				ins_int(s, 8, v->cycle);
+			ins_int(s, 9, v->root_refs);
+			ins_int(s, 10, v->block_refs);
 			store_py_verdict(s, v);
 		}
-		if (store_step(s) != 0)
+		if (ins_next(s) != 0)
 			return -1;
 	}
 
-	s = st[ST_EDGE];
+	s = &st[ST_EDGE];
 	for (k = 0; k < d->nedges; k++) {
 		const struct scan_edge *e = &d->edges[k];
 
-		sqlite3_bind_int(s, 1, id);
-		sqlite3_bind_int64(s, 2, (sqlite3_int64)d->blocks[e->from].addr);
-		sqlite3_bind_int64(s, 3, (sqlite3_int64)e->offset);
-		sqlite3_bind_int64(s, 4, (sqlite3_int64)d->blocks[e->to].addr);
-		sqlite3_bind_int(s, 5, e->interior);
-		if (store_step(s) != 0)
+		ins_int(s, 1, id);
+		ins_int(s, 2, (sqlite3_int64)d->blocks[e->from].addr);
+		ins_int(s, 3, (sqlite3_int64)e->offset);
+		ins_int(s, 4, (sqlite3_int64)d->blocks[e->to].addr);
+		ins_int(s, 5, e->interior);
+		if (ins_next(s) != 0)
 			return -1;
 	}
 
-	s = st[ST_MAPPING];
+	s = &st[ST_MAPPING];
 	for (k = 0; k < d->nmaps; k++) {
 		const struct mapping *m = &d->maps[k];
 
 		if (m->stack > d->nstacks)
 			continue;	/* made after the world lock: the next snapshot has it */
-		sqlite3_bind_int(s, 1, id);
-		sqlite3_bind_int64(s, 2, (sqlite3_int64)m->addr);
-		sqlite3_bind_int64(s, 3, (sqlite3_int64)m->size);
-		sqlite3_bind_int(s, 4, m->prot);
-		sqlite3_bind_int(s, 5, m->flags);
-		sqlite3_bind_int64(s, 6, m->stack);
-		sqlite3_bind_text(s, 7, m->pyarena ? HS_MAPPING_PYARENA : HS_MAPPING_MMAP, -1,
-		    SQLITE_STATIC);
-		if (store_step(s) != 0)
+		ins_int(s, 1, id);
+		ins_int(s, 2, (sqlite3_int64)m->addr);
+		ins_int(s, 3, (sqlite3_int64)m->size);
+		ins_int(s, 4, m->prot);
+		ins_int(s, 5, m->flags);
+		ins_int(s, 6, m->stack);
+		ins_text(s, 7, m->pyarena ? HS_MAPPING_PYARENA : HS_MAPPING_MMAP);
+		if (ins_next(s) != 0)
 			return -1;
 	}
 	return 0;
@@ -600,13 +831,16 @@ store_rows(sqlite3_stmt **st, struct snap_data *d, int id)
 int
 store_write(struct snap_data *d, char **cause)
 {
-	sqlite3_stmt *st[ST_N] = { NULL };
+	struct store_ins *st = NULL;
 	sqlite3 *db = NULL;
 	const char *what = "cannot open the database";
 	int i, busy, id = snapshots_written + 1;
+	uint32_t frames, tracebacks;
 
 	if ((store_path[0] == '\0' || store_pid != hs_pid) && store_create(cause) != 0)
 		return -1;
+	frames = frames_n;		/* what a failure takes back: see store_forget */
+	tracebacks = tracebacks_n;
 	if (sqlite3_open_v2(store_path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW,
 	    NULL) != SQLITE_OK)
 		goto fail;
@@ -615,19 +849,23 @@ store_write(struct snap_data *d, char **cause)
 	if (sqlite3_exec(db, "PRAGMA synchronous=OFF; BEGIN IMMEDIATE", NULL, NULL, NULL) !=
 	    SQLITE_OK)
 		goto fail;
+	if ((st = mem_map(ST_N * sizeof *st)) == NULL)
+		goto fail;
 	for (i = 0; i < ST_N; i++) {
-		if (sqlite3_prepare_v2(db, store_sql[i], -1, &st[i], NULL) != SQLITE_OK)
-			goto fail;
+		st[i].db = db;
+		st[i].table = i;
 	}
-	if (store_modules(st[ST_MODULE]) != 0 || store_stacks(st, d->nstacks) != 0 ||
+	if (store_modules(&st[ST_MODULE]) != 0 || store_stacks(st, d->nstacks) != 0 ||
 	    store_rows(st, d, id) != 0)
 		goto fail;
-	for (i = 0; i < ST_N; i++)
-		sqlite3_finalize(st[i]);
-	if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-		memset(st, 0, sizeof st);
-		goto fail;
+	for (i = 0; i < ST_N; i++) {
+		if (ins_flush(&st[i]) != 0)
+			goto fail;
 	}
+	store_ins_free(st);
+	st = NULL;
+	if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		goto fail;
 	sqlite3_close(db);
 	modules_written = modules_count();
 	stacks_written = d->nstacks;
@@ -638,12 +876,11 @@ store_write(struct snap_data *d, char **cause)
 fail:
 	*cause = store_fail(db, what);
 	busy = db != NULL && sqlite3_errcode(db) == SQLITE_BUSY;
-	for (i = 0; i < ST_N; i++)
-		sqlite3_finalize(st[i]);
+	store_ins_free(st);
 	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	sqlite3_close(db);
 	/* Locked by a reader for long: nothing was written, the next snapshot may do. */
-	return busy ? -2 : -1;
+	return busy && store_forget(frames, tracebacks) == 0 ? -2 : -1;
 }
 
 /* In a forked child: the next snapshot creates the child's own database. */

@@ -6,7 +6,7 @@
 . "$srcdir/tests/lib.sh"
 PYTHON=${PYTHON:-/usr/bin/python3}
 [ -x "$PYTHON" ] || skip_all "$PYTHON is not installed"
-plan 34
+plan 36
 prog="$srcdir/tests/py/capture.py"
 ln() { grep -n "tag:$1\$" "$prog" | cut -d: -f1; }
 
@@ -36,6 +36,15 @@ is "$(q "$T/plain.db" "SELECT python FROM process")" \
 # bytes(100): a 33-byte header and 100 bytes, from PyObject_Malloc.
 is "$(at "$T/plain.db" bytes 133 obj)" 10000 "10000 bytes objects at their line, obj domain"
 is "$(at "$T/plain.db" list 8000 mem)" 1 "[None] * 1000: one 8000-byte item array, mem domain"
+# Its two instructions each allocate a list object (obj) and an item array (mem): four stacks,
+# whose tracebacks are stored once each.
+is "$(q "$T/plain.db" "SELECT count(*), count(DISTINCT k.py_traceback) FROM stacks k
+    JOIN py_tracebacks t ON t.id = k.py_traceback AND t.level = 0 JOIN py_code c
+    ON c.id = t.code_id WHERE c.filename LIKE '%capture.py' AND t.line = $(ln list)")" "4 2" \
+    "stacks that differ only in domain or native frames share one stored traceback"
+is "$(q "$T/plain.db" "SELECT count(*) FROM stacks k WHERE k.py_depth <> (SELECT count(*)
+    FROM py_tracebacks t WHERE t.id = k.py_traceback)")" 0 \
+    "every stack's traceback has py_depth rows"
 is "$(at "$T/plain.db" deep 233 obj)" 7 "7 objects at the end of a 30-deep recursion"
 # The stacks of those 7 blocks, and the line of each one's frame at level $2.
 deep_frames() {
