@@ -109,22 +109,25 @@ static __thread int py_probe_hit HS_TLS;	/* ... and reached a wrapper of ours */
 
 /*
  * The code table.  Records never move or die once published; py_code_n counts them.  The index
- * maps a code object's address to its latest record: open addressing, at most half full, read
- * without a lock, replaced (the old one stays mapped) when it grows.
+ * maps a code object's address to the id of its latest record, with the signature of the object
+ * it was made from (py_code_sig): a code object freed and another made at its address has
+ * another signature, and gets a record of its own (one with the same signature, a chance of 1 in
+ * 2^32, would be taken for the old one).  Open addressing, at most half full, read
+ * without a lock; a slot's key, (signature << 32 | id), is stored before its address, so that a
+ * reader that sees the address sees a key; the index is replaced (the old one stays mapped) when
+ * it grows.  A lookup reads the index and the code object, never a record.
  */
-struct code_rec {
-	struct py_code pub;
-	uintptr_t obj;				/* the code object */
-	uintptr_t filename, name, linetable;	/* its co_filename, co_qualname, co_linetable */
-};
 struct code_index {
 	size_t cap;
-	_Atomic(struct code_rec *) slot[];
+	struct code_slot {
+		_Atomic uintptr_t obj;		/* the code object, 0 = an empty slot */
+		_Atomic uint64_t key;		/* its signature << 32 | its id */
+	} slot[];
 };
 #define CODE_CHUNK 4096
 #define CODE_CHUNKS 16384
 static pthread_mutex_t py_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct code_rec **code_chunk[CODE_CHUNKS];
+static struct py_code **code_chunk[CODE_CHUNKS];
 static _Atomic uint32_t py_code_n;
 static _Atomic(struct code_index *) code_index;
 static char *code_arena;			/* copies of names and line tables */
@@ -184,73 +187,68 @@ py_code_slot(uintptr_t code, size_t mask)
 	return (code >> 4) * 0x9e3779b97f4a7c15ull >> 20 & mask;
 }
 
-/* Finds CODE's record in IX, current or not; NULL if none. */
-static struct code_rec *
-py_code_find(const struct code_index *ix, uintptr_t code)
+/*
+ * Returns the signature of the code object at CODE: a hash of its co_filename, co_qualname and
+ * co_linetable objects and its co_firstlineno, all of which a record copies.
+ */
+static inline uint32_t
+py_code_sig(uintptr_t code)
 {
-	size_t mask, i;
-	struct code_rec *r;
+	uint64_t h = WORD(code + lay->co_filename);
 
-	if (ix == NULL)
-		return NULL;
-	mask = ix->cap - 1;
+	h = (h ^ WORD(code + lay->co_qualname)) * 0x9e3779b97f4a7c15ull;
+	h = (h ^ WORD(code + lay->co_linetable)) * 0x9e3779b97f4a7c15ull;
+	h = (h ^ (uint32_t)*(const int *)(code + lay->co_firstlineno)) * 0xff51afd7ed558ccdull;
+	return h >> 32;
+}
+
+/* Sets the key of CODE in IX, which has room for it; under py_lock. */
+static void
+py_code_put(struct code_index *ix, uintptr_t code, uint64_t key)
+{
+	size_t mask = ix->cap - 1, i;
+	uintptr_t o;
+
 	for (i = py_code_slot(code, mask);; i = (i + 1) & mask) {
-		r = atomic_load_explicit(&ix->slot[i], memory_order_acquire);
-		if (r == NULL || r->obj == code)
-			return r;
+		o = atomic_load_explicit(&ix->slot[i].obj, memory_order_relaxed);
+		if (o == 0 || o == code) {
+			atomic_store_explicit(&ix->slot[i].key, key, memory_order_relaxed);
+			if (o == 0)
+				atomic_store_explicit(&ix->slot[i].obj, code, memory_order_release);
+			return;
+		}
 	}
 }
 
-/* Returns 1 if R still describes the code object at its address. */
-static inline int
-py_code_current(const struct code_rec *r)
-{
-	return WORD(r->obj + lay->co_filename) == r->filename &&
-	    WORD(r->obj + lay->co_qualname) == r->name &&
-	    WORD(r->obj + lay->co_linetable) == r->linetable &&
-	    *(const int *)(r->obj + lay->co_firstlineno) == r->pub.firstlineno;
-}
-
-/* Puts R in the index, in place of an older record of the same address; under py_lock. */
+/* Points CODE's slot at record ID of signature SIG, in place of an older one; under py_lock. */
 static int
-py_code_index(struct code_rec *r, uint32_t n)
+py_code_index(uintptr_t code, uint32_t id, uint32_t sig)
 {
 	struct code_index *ix = atomic_load(&code_index), *nix;
-	struct code_rec *o;
-	size_t mask, i, k;
+	size_t k, cap;
+	uintptr_t o;
 
-	if (ix == NULL || 2 * (size_t)n > ix->cap) {
-		size_t cap = ix != NULL ? 2 * ix->cap : 4096;
-
+	if (ix == NULL || 2 * (size_t)id > ix->cap) {
+		cap = ix != NULL ? 2 * ix->cap : 4096;
 		if ((nix = mem_map(sizeof *nix + cap * sizeof nix->slot[0])) == NULL)
 			return -1;
 		nix->cap = cap;
 		for (k = 0; ix != NULL && k < ix->cap; k++) {
-			if ((o = atomic_load(&ix->slot[k])) == NULL)
-				continue;
-			for (i = py_code_slot(o->obj, cap - 1); atomic_load(&nix->slot[i]) != NULL;
-			    i = (i + 1) & (cap - 1))
-				;
-			atomic_store(&nix->slot[i], o);
+			if ((o = atomic_load(&ix->slot[k].obj)) != 0)
+				py_code_put(nix, o, atomic_load(&ix->slot[k].key));
 		}
 		atomic_store_explicit(&code_index, nix, memory_order_release);
 		ix = nix;
 	}
-	mask = ix->cap - 1;
-	for (i = py_code_slot(r->obj, mask);; i = (i + 1) & mask) {
-		o = atomic_load(&ix->slot[i]);
-		if (o == NULL || o->obj == r->obj) {
-			atomic_store_explicit(&ix->slot[i], r, memory_order_release);
-			return 0;
-		}
-	}
+	py_code_put(ix, code, (uint64_t)sig << 32 | id);
+	return 0;
 }
 
 /* Adds a record for the code object CODE; returns its id, 0 when out of memory. */
 static uint32_t
 py_code_add(uintptr_t code)
 {
-	struct code_rec *r;
+	struct py_code *r;
 	uintptr_t lt;
 	uint32_t id;
 
@@ -260,18 +258,15 @@ py_code_add(uintptr_t code)
 	    (code_chunk[id / CODE_CHUNK] = mem_map(CODE_CHUNK * sizeof(void *))) == NULL) ||
 	    (r = py_room(sizeof *r)) == NULL)
 		goto fail;
-	r->obj = code;
-	r->filename = WORD(code + lay->co_filename);
-	r->name = WORD(code + lay->co_qualname);
-	r->linetable = lt = WORD(code + lay->co_linetable);
-	r->pub.id = id;
-	r->pub.firstlineno = *(const int *)(code + lay->co_firstlineno);
+	lt = WORD(code + lay->co_linetable);
+	r->id = id;
+	r->firstlineno = *(const int *)(code + lay->co_firstlineno);
 	/* A bytes object: ob_size at 16, the bytes at 32. */
-	r->pub.linetable_len = WORD(lt + 16);
-	if ((r->pub.filename = py_copy_str(r->filename)) == NULL ||
-	    (r->pub.name = py_copy_str(r->name)) == NULL ||
-	    (r->pub.linetable = py_copy((const void *)(lt + 32), r->pub.linetable_len)) == NULL ||
-	    py_code_index(r, id) != 0)
+	r->linetable_len = WORD(lt + 16);
+	if ((r->filename = py_copy_str(WORD(code + lay->co_filename))) == NULL ||
+	    (r->name = py_copy_str(WORD(code + lay->co_qualname))) == NULL ||
+	    (r->linetable = py_copy((const void *)(lt + 32), r->linetable_len)) == NULL ||
+	    py_code_index(code, id, py_code_sig(code)) != 0)
 		goto fail;
 	code_chunk[id / CODE_CHUNK][id % CODE_CHUNK] = r;
 	atomic_store_explicit(&py_code_n, id, memory_order_release);
@@ -286,11 +281,25 @@ fail:
 static inline uint32_t
 py_code_id(uintptr_t code)
 {
-	struct code_rec *r;
+	const struct code_index *ix = atomic_load_explicit(&code_index, memory_order_acquire);
+	uintptr_t o;
+	uint64_t key;
+	size_t mask, i;
 
-	r = py_code_find(atomic_load_explicit(&code_index, memory_order_acquire), code);
-	if (HS_LIKELY(r != NULL && py_code_current(r)))
-		return r->pub.id;
+	if (HS_LIKELY(ix != NULL)) {
+		mask = ix->cap - 1;
+		for (i = py_code_slot(code, mask);; i = (i + 1) & mask) {
+			o = atomic_load_explicit(&ix->slot[i].obj, memory_order_acquire);
+			if (o == code) {
+				key = atomic_load_explicit(&ix->slot[i].key, memory_order_relaxed);
+				if (HS_LIKELY(key >> 32 == py_code_sig(code)))
+					return (uint32_t)key;
+				break;
+			}
+			if (o == 0)
+				break;
+		}
+	}
 	return py_code_add(code);
 }
 
@@ -303,7 +312,7 @@ py_code_count(void)
 const struct py_code *
 py_code_get(uint32_t id)
 {
-	return &code_chunk[id / CODE_CHUNK][id % CODE_CHUNK]->pub;
+	return code_chunk[id / CODE_CHUNK][id % CODE_CHUNK];
 }
 
 /* Reads a varint of the location table at *P (6 bits a byte, bit 6 = more); advances *P. */

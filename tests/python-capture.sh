@@ -6,7 +6,7 @@
 . "$srcdir/tests/lib.sh"
 PYTHON=${PYTHON:-/usr/bin/python3}
 [ -x "$PYTHON" ] || skip_all "$PYTHON is not installed"
-plan 36
+plan 38
 prog="$srcdir/tests/py/capture.py"
 ln() { grep -n "tag:$1\$" "$prog" | cut -d: -f1; }
 
@@ -107,6 +107,31 @@ is "$(q "$T/off.db" "SELECT coalesce(python, 'null'), py_depth FROM process")" "
 extra= traced bad HEAPSCOPE_PY_DEPTH=0
 like "$(cat "$T/bad.err")" 'heapscope: HEAPSCOPE_PY_DEPTH "0": not a number from 1 to 256' \
     "a bad HEAPSCOPE_PY_DEPTH is refused"
+
+# Code objects freed and made again at the same address: each new one is told from the old one.
+cat >"$T/reuse.py" <<'EOF'
+import ctypes
+snap = ctypes.CDLL(None).heapscope_snapshot
+snap.argtypes = [ctypes.c_char_p]
+keep, addrs = [], set()
+for k in range(200):
+    ns = {}
+    exec(compile("def f():\n    return [bytes(%d) for i in range(3)]\n" % (1000 + k),
+                 "gen%d.py" % k, "exec"), ns)
+    addrs.add(id(ns["f"].__code__))
+    keep.append(ns["f"]())
+    del ns
+snap(b"here")
+print(len(addrs) < 200)
+EOF
+"$HEAPSCOPE" run -o "$T/reuse.db" -- "$PYTHON" "$T/reuse.py" >"$T/reuse.out" 2>"$T/reuse.err"
+is "$(cat "$T/reuse.out")" True "code objects were made again at addresses of freed ones"
+is "$(q "$T/reuse.db" "SELECT count(*), sum(c.filename = 'gen' || (b.size - 1033) || '.py')
+    FROM blocks b JOIN snapshots s ON s.id = b.snapshot_id AND s.label = 'here'
+    JOIN py_frames f ON f.stack_id = b.stack_id AND f.level = 0
+    JOIN py_code c ON c.id = f.code_id WHERE c.name = 'f.<locals>.<listcomp>'
+    AND b.size BETWEEN 1033 AND 1232")" "600 600" \
+    "... and each one's 3 blocks are counted at its own file"
 
 # Other CPython versions, where this machine has them.
 for v in 3.12.1/bin/python3.12 3.13.0/bin/python3.13; do
