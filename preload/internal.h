@@ -162,6 +162,7 @@ struct block {
 struct shard;
 struct shard *table_lock(uintptr_t addr);
 void table_prefetch(uintptr_t addr);
+void table_prefetch_bucket(uintptr_t addr);
 void table_unlock(struct shard *);
 int table_insert(struct shard *, const struct block *, char **cause);
 int table_remove(struct shard *, uintptr_t addr, struct block *out);

@@ -99,6 +99,7 @@ record_make(struct thread **tp, struct block *b, void *p, size_t size, void *fp,
 
 	if ((*tp = t = thread_self()) == NULL)
 		return -1;
+	table_prefetch_bucket((uintptr_t)p);	/* it arrives while the stack is taken */
 	memset(b, 0, sizeof *b);
 	if ((b->stack = record_stack(t, fp, domain)) == 0)
 		return -1;

@@ -128,6 +128,20 @@ table_prefetch(uintptr_t addr)
 		__builtin_prefetch(&blocks[ba->slot[(uint32_t)table_hash(addr) & ba->mask]]);
 }
 
+/*
+ * Starts loading, for writing, the bucket where ADDR's entry will be inserted: for a caller that
+ * has other work (the stack) to do before table_insert().  The same rules as table_prefetch().
+ */
+void
+table_prefetch_bucket(uintptr_t addr)
+{
+	struct shard *sh = table_shard_of(addr);
+	struct bucket_array *ba = atomic_load_explicit(&sh->ba, memory_order_acquire);
+
+	if (ba != NULL)
+		__builtin_prefetch(&ba->slot[(uint32_t)table_hash(addr) & ba->mask], 1);
+}
+
 /* Releases a shard taken with table_lock(). */
 void
 table_unlock(struct shard *sh)
