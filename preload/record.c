@@ -143,6 +143,7 @@ record_release(void *p, void (*release)(void *, void *), void *ctx)
  * (record_release).  The free runs under P's shard lock, so no other thread can be given P and
  * record it before its old record is gone; meanwhile the prefetched table entry arrives, so the
  * two cache misses (the allocator's on the chunk, ours on the entry) overlap instead of adding up.
+ * The clock is read last, after the free: it runs while the entry is still on its way.
  */
 static inline void
 record_free_common(void *p, void (*release)(void *, void *), void *ctx)
@@ -157,9 +158,9 @@ record_free_common(void *p, void (*release)(void *, void *), void *ctx)
 		record_release(p, release, ctx);
 		return;
 	}
-	now = clock_ticks();
 	sh = table_lock((uintptr_t)p);
 	record_release(p, release, ctx);
+	now = clock_ticks();
 	if (table_remove(sh, (uintptr_t)p, &b))
 		record_death(t, &b, now);
 	table_unlock(sh);
