@@ -229,7 +229,7 @@ py_code_index(uintptr_t code, uint32_t id, uint32_t sig)
 	uintptr_t o;
 
 	if (ix == NULL || 2 * (size_t)id > ix->cap) {
-		cap = ix != NULL ? 2 * ix->cap : 4096;
+		cap = ix != NULL ? 2 * ix->cap : 256;
 		if ((nix = mem_map(sizeof *nix + cap * sizeof nix->slot[0])) == NULL)
 			return -1;
 		nix->cap = cap;
