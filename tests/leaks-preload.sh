@@ -171,6 +171,18 @@ ours() {
 	q "$1" "SELECT ifnull(sum(size), 0), count(*) FROM blocks b JOIN snapshots s ON
 	    s.id = b.snapshot_id WHERE $2 AND leak = '$3'"
 }
+# at_snapshot NAME: valgrind's first LEAK SUMMARY of victim NAME against its api snapshot,
+# labelled NAME: definitely and indirectly lost.
+at_snapshot() {
+	if [ "$(grep -c 'LEAK SUMMARY' "$T/vg-$1")" -ge 2 ]; then
+		is "$(summary "$T/vg-$1" first definitely)/$(summary "$T/vg-$1" first \
+		    indirectly)" "$(ours "$T/$1.db" "s.label = '$1'" definitely)/$(ours \
+		    "$T/$1.db" "s.label = '$1'" indirectly)" \
+		    "$1 at the snapshot: definitely and indirectly lost as valgrind says"
+	else
+		skip 1 "the victims were built without <valgrind/memcheck.h>"
+	fi
+}
 if [ -n "$VALGRIND" ] && "$VALGRIND" --version >/dev/null 2>&1; then
 	"$VALGRIND" --leak-check=full --show-leak-kinds=all --log-file="$T/vg-shapes" \
 	    "$VICTIMS/shapes"
@@ -180,31 +192,15 @@ if [ -n "$VALGRIND" ] && "$VALGRIND" --version >/dev/null 2>&1; then
 		    "$(ours "$T/shapes.db" "s.trigger = 'exit'" $kind)" \
 		    "shapes at exit: $kind lost as valgrind says"
 	done
-	if [ "$(grep -c 'LEAK SUMMARY' "$T/vg-shapes")" -ge 2 ]; then
-		is "$(summary "$T/vg-shapes" first definitely)/$(summary "$T/vg-shapes" first \
-		    indirectly)" "$(ours "$T/shapes.db" "s.label = 'shapes'" definitely)/$(ours \
-		    "$T/shapes.db" "s.label = 'shapes'" indirectly)" \
-		    "shapes at the snapshot: definitely and indirectly lost as valgrind says"
-	else
-		ok 0 "# SKIP the victims were built without <valgrind/memcheck.h>"
-	fi
+	at_snapshot shapes
 	"$VALGRIND" --leak-check=full --show-leak-kinds=all --log-file="$T/vg-roots" \
 	    "$VICTIMS/roots" "$VICTIMS/.libs/tlsmod.so"
 	is "$?" 0 "roots under valgrind exits 0"
 	is "$(summary "$T/vg-roots" last definitely)/$(summary "$T/vg-roots" last indirectly)" \
 	    "$(ours "$T/roots.db" "s.trigger = 'exit'" definitely)/$(ours "$T/roots.db" \
 	    "s.trigger = 'exit'" indirectly)" "roots at exit: definitely and indirectly as valgrind"
-	if [ "$(grep -c 'LEAK SUMMARY' "$T/vg-roots")" -ge 2 ]; then
-		is "$(summary "$T/vg-roots" first definitely)/$(summary "$T/vg-roots" first \
-		    indirectly)" "$(ours "$T/roots.db" "s.label = 'roots'" definitely)/$(ours \
-		    "$T/roots.db" "s.label = 'roots'" indirectly)" \
-		    "roots at the snapshot: definitely and indirectly as valgrind"
-	else
-		ok 0 "# SKIP the victims were built without <valgrind/memcheck.h>"
-	fi
+	at_snapshot roots
 else
-	for i in 1 2 3 4 5 6 7 8; do
-		ok 0 "# SKIP valgrind is not installed"
-	done
+	skip 8 "valgrind is not installed"
 fi
 done_testing

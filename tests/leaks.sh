@@ -6,19 +6,6 @@
 . "$srcdir/tests/lib.sh"
 plan 106
 
-# member JSONFILE EXPR: a Python expression on the report d, printed.
-member() { python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
-
-# skip N REASON: N assertions skipped.
-skip() {
-	i=0
-	while [ "$i" -lt "$1" ]; do
-		tap_n=$((tap_n + 1))
-		echo "ok $tap_n # SKIP $2"
-		i=$((i + 1))
-	done
-}
-
 src=leaker.c
 base=$T/base.db
 run_victim "$base" leaker >"$T/out" 2>"$T/err"

@@ -54,6 +54,16 @@ like() {
 	fi
 }
 
+# skip N REASON: N assertions skipped.
+skip() {
+	i=0
+	while [ "$i" -lt "$1" ]; do
+		tap_n=$((tap_n + 1))
+		echo "ok $tap_n # SKIP $2"
+		i=$((i + 1))
+	done
+}
+
 # done_testing: exits with the status the harness expects.
 done_testing() { exit "$tap_failed"; }
 
@@ -62,6 +72,9 @@ line() { grep -En "tag:$2( |$)" "$srcdir/tests/victims/$1" | cut -d: -f1; }
 
 # q DB SQL: runs a query with the sqlite3 command.
 q() { sqlite3 -batch -noheader -separator ' ' "$1" "$2"; }
+
+# member JSONFILE EXPR: a Python expression on the report d, printed.
+member() { python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
 
 # entry JSONFILE KEYSUFFIX: "SIZE COUNT" of the entry of a --json report whose key ends with
 # KEYSUFFIX ("" if none).

@@ -65,7 +65,6 @@ if [ -x "$VICTIMS/cxx" ]; then
 	is "$(entry "$T/cxx.json" "cxx.cc:$(line cxx.cc new)")" "64 1" "new: the line of new"
 	is "$(entry "$T/cxx.json" "cxx.cc:$(line cxx.cc new-array)")" "1000 1" "new[]"
 else
-	ok 0 "# SKIP no C++ compiler"
-	ok 0 "# SKIP no C++ compiler"
+	skip 2 "no C++ compiler"
 fi
 done_testing

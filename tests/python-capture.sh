@@ -137,9 +137,7 @@ is "$(q "$T/reuse.db" "SELECT count(*), sum(c.filename = 'gen' || (b.size - 1033
 for v in 3.12.1/bin/python3.12 3.13.0/bin/python3.13; do
 	p=/root/.pyenv/versions/$v
 	if [ ! -x "$p" ]; then
-		echo "ok # SKIP $p is not installed"
-		echo "ok # SKIP $p is not installed"
-		echo "ok # SKIP $p is not installed"
+		skip 3 "$p is not installed"
 		continue
 	fi
 	PYTHON=$p extra= traced v

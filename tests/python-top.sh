@@ -122,19 +122,6 @@ for tag in ("bytes", "dict", "more", "tuples"):
           "heapscope new %s old %s, tracemalloc %s" % (new, old, tm["diff"][line]))
 PY
 
-# skip N REASON: N assertions skipped.
-skip() {
-	i=0
-	while [ "$i" -lt "$1" ]; do
-		tap_n=$((tap_n + 1))
-		echo "ok $tap_n # SKIP $2"
-		i=$((i + 1))
-	done
-}
-
-# member JSONFILE EXPR: a Python expression on the report d, printed.
-member() { python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
-
 # tag NAME: the line of tm.py marked tag:NAME.
 tag() { grep -n "tag:$1\$" "$T/tm.py" | cut -d: -f1; }
 
