@@ -38,8 +38,10 @@ static uint32_t py_code_pending;		/* ... once the current write commits */
 static uint32_t stacks_written;		/* stack ids <= stacks_written are in the file */
 static uint32_t threads_written;	/* thread numbers <= threads_written are in the file */
 static int snapshots_written;		/* snapshot ids <= snapshots_written are in the file */
-static uintptr_t *frame_pcs;		/* hash table: return addresses, 0 = empty */
-static uint32_t *frame_ids;		/* their frame ids */
+static struct frame_slot {
+	uintptr_t pc;			/* a return address, 0 = an empty slot */
+	uint32_t id;			/* its frames.id */
+} *frame_slots;				/* hash table of the frames written */
 static size_t frame_cap;		/* slots, a power of two */
 static uint32_t frames_n;		/* frame ids handed out (all written) */
 static struct store_tb {
@@ -250,10 +252,8 @@ store_create(char **cause)
 	modules_written = stacks_written = threads_written = py_code_written = 0;
 	snapshots_written = 0;
 	frames_n = tracebacks_n = 0;
-	if (frame_pcs != NULL) {
-		memset(frame_pcs, 0, frame_cap * sizeof *frame_pcs);
-		memset(frame_ids, 0, frame_cap * sizeof *frame_ids);
-	}
+	if (frame_slots != NULL)
+		memset(frame_slots, 0, frame_cap * sizeof *frame_slots);
 	if (tb_slots != NULL)
 		memset(tb_slots, 0, tb_cap * sizeof *tb_slots);
 	return 0;
@@ -272,7 +272,7 @@ store_frame_slot(uintptr_t pc)
 {
 	size_t mask = frame_cap - 1, i = (pc * 0x9e3779b97f4a7c15ull) >> 20 & mask;
 
-	while (frame_pcs[i] != 0 && frame_pcs[i] != pc)
+	while (frame_slots[i].pc != 0 && frame_slots[i].pc != pc)
 		i = (i + 1) & mask;
 	return i;
 }
@@ -284,29 +284,18 @@ store_frame_slot(uintptr_t pc)
 static int
 store_frames_rebuild(size_t cap, uint32_t keep)
 {
-	uintptr_t *opcs = frame_pcs, *pcs;
-	uint32_t *oids = frame_ids, *ids;
-	size_t ocap = frame_cap, i, j;
+	struct frame_slot *old = frame_slots, *slots;
+	size_t ocap = frame_cap, i;
 
-	pcs = mem_map(cap * sizeof *pcs);
-	ids = mem_map(cap * sizeof *ids);
-	if (pcs == NULL || ids == NULL) {
-		mem_unmap(pcs, cap * sizeof *pcs);
-		mem_unmap(ids, cap * sizeof *ids);
+	if ((slots = mem_map(cap * sizeof *slots)) == NULL)
 		return -1;
-	}
-	frame_pcs = pcs;
-	frame_ids = ids;
+	frame_slots = slots;
 	frame_cap = cap;
 	for (i = 0; i < ocap; i++) {
-		if (opcs[i] != 0 && oids[i] <= keep) {
-			j = store_frame_slot(opcs[i]);
-			frame_pcs[j] = opcs[i];
-			frame_ids[j] = oids[i];
-		}
+		if (old[i].pc != 0 && old[i].id <= keep)
+			frame_slots[store_frame_slot(old[i].pc)] = old[i];
 	}
-	mem_unmap(opcs, ocap * sizeof *opcs);
-	mem_unmap(oids, ocap * sizeof *oids);
+	mem_unmap(old, ocap * sizeof *old);
 	return 0;
 }
 
@@ -360,13 +349,13 @@ ins_prepare(sqlite3 *db, int t, int rows)
 
 	p += sprintf(p, "INSERT INTO %s VALUES ", store_tables[t].table);
 	for (r = 0; r < rows; r++) {
-		*p++ = r ? ',' : '(';
-		if (r)
-			*p++ = '(';
+		if (r > 0)
+			*p++ = ',';
+		*p++ = '(';
 		for (c = 0; c < store_tables[t].cols; c++) {
-			*p++ = c ? ',' : '?';
-			if (c)
-				*p++ = '?';
+			if (c > 0)
+				*p++ = ',';
+			*p++ = '?';
 		}
 		*p++ = ')';
 	}
@@ -479,8 +468,8 @@ store_frame(struct store_ins *st, uintptr_t pc)
 	if (store_frame_room() != 0)
 		return 0;
 	i = store_frame_slot(pc);
-	if (frame_pcs[i] == pc)
-		return frame_ids[i];
+	if (frame_slots[i].pc == pc)
+		return frame_slots[i].id;
 	ins_int(st, 1, frames_n + 1);
 	ins_int(st, 2, (sqlite3_int64)pc);
 	if ((m = modules_find(pc)) != NULL) {
@@ -489,8 +478,8 @@ store_frame(struct store_ins *st, uintptr_t pc)
 	}
 	if (ins_next(st) != 0)
 		return 0;
-	frame_pcs[i] = pc;
-	frame_ids[i] = ++frames_n;
+	frame_slots[i].pc = pc;
+	frame_slots[i].id = ++frames_n;
 	return frames_n;
 }
 
