@@ -423,15 +423,25 @@ stats_load_frames(struct stats *s, struct stats_source *src, int64_t id, size_t 
 	return 0;
 }
 
-/* Appends the Python frame PF to the Python frames' pool. */
-static void
-stats_pypool_add(struct stats *s, struct py_frame *pf)
+/*
+ * Appends the Python frame of code CODE_ID at LINE to SITE's, in the Python frames' pool; 0, or -1
+ * with *CAUSE set.
+ */
+static int
+stats_site_py(struct stats *s, struct stats_source *src, struct stats_site *site,
+    int64_t code_id, int line, char **cause)
 {
+	struct py_frame *pf;
+
+	if ((pf = pytab_frame(src->py, code_id, line, cause)) == NULL)
+		return -1;
 	if (s->npypool == s->apypool) {
 		s->apypool = s->apypool == 0 ? 1024 : s->apypool * 2;
 		s->pypool = xreallocarray(s->pypool, s->apypool, sizeof *s->pypool);
 	}
 	s->pypool[s->npypool++] = pf;
+	site->npy++;
+	return 0;
 }
 
 /*
@@ -447,7 +457,6 @@ stats_load_py(struct stats *s, struct stats_source *src, int64_t id, size_t from
 {
 	sqlite3_stmt *stmt;
 	struct stats_site *site = NULL;
-	struct py_frame *pf;
 	int64_t stack_id;
 	size_t cursor = from, i;
 	int rc;
@@ -464,13 +473,11 @@ stats_load_py(struct stats *s, struct stats_source *src, int64_t id, size_t from
 			site->pyfirst = s->npypool;
 			sqlite3_bind_int64(stmt, 1, site->stack_id);
 			while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-				if ((pf = pytab_frame(src->py, sqlite3_column_int64(stmt, 0),
-				    sqlite3_column_int(stmt, 1), cause)) == NULL) {
+				if (stats_site_py(s, src, site, sqlite3_column_int64(stmt, 0),
+				    sqlite3_column_int(stmt, 1), cause) != 0) {
 					sqlite3_reset(stmt);
 					return -1;
 				}
-				stats_pypool_add(s, pf);
-				site->npy++;
 			}
 			sqlite3_reset(stmt);
 			if (rc != SQLITE_DONE) {
@@ -502,13 +509,11 @@ stats_load_py(struct stats *s, struct stats_source *src, int64_t id, size_t from
 		}
 		if (site == NULL)
 			continue;
-		if ((pf = pytab_frame(src->py, sqlite3_column_int64(stmt, 1),
-		    sqlite3_column_int(stmt, 2), cause)) == NULL) {
+		if (stats_site_py(s, src, site, sqlite3_column_int64(stmt, 1),
+		    sqlite3_column_int(stmt, 2), cause) != 0) {
 			sqlite3_finalize(stmt);
 			return -1;
 		}
-		stats_pypool_add(s, pf);
-		site->npy++;
 	}
 	sqlite3_finalize(stmt);
 	if (rc != SQLITE_DONE) {
