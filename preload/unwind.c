@@ -377,6 +377,36 @@ unwind_rule_rbp_off(uint64_t rule)
 	return (int64_t)(int16_t)(uint16_t)(rule >> 16);
 }
 
+/*
+ * Steps out of the frame at SP, whose rbp is *RBP, by RULE (of kind UNWIND_SIMPLE): returns the
+ * CFA, the caller's sp, with its return address just below; the caller's rbp goes to *RBP, and
+ * where it was read from to *SLOT when the rule saved it.  Returns 0 if the step would read or
+ * land outside [SP, HI]: the stack ends at this frame, and none needs its rbp.
+ */
+static inline uintptr_t UNWIND_STACK_READER
+unwind_step(uint64_t rule, uintptr_t sp, uintptr_t hi, uintptr_t *rbp, const uintptr_t **slot)
+{
+	const uintptr_t	*at;
+	uintptr_t	 cfa;
+
+	if (!(rule & (UNWIND_CFA_RBP | UNWIND_RBP_SAVED))) {
+		/* The usual rule, without a branch more: CFA = rsp + off, rbp unchanged. */
+		cfa = sp + unwind_rule_cfa_off(rule);
+	} else {
+		cfa = ((rule & UNWIND_CFA_RBP) ? *rbp : sp) + unwind_rule_cfa_off(rule);
+		if (rule & UNWIND_RBP_SAVED) {
+			at = (const uintptr_t *)(cfa + unwind_rule_rbp_off(rule));
+			if ((uintptr_t)at < sp || (uintptr_t)at > hi - sizeof *at)
+				return 0;
+			*slot = at;
+			*rbp = *at;
+		}
+	}
+	if (cfa < sp + sizeof cfa || cfa > hi)
+		return 0;
+	return cfa;
+}
+
 /* Returns the first slot index for PC in table T. */
 static inline size_t
 unwind_table_index(const struct unwind_table *t, uintptr_t pc)
@@ -1451,7 +1481,7 @@ unwind_fallback(struct unwind_thread *ut, const uintptr_t *f, uintptr_t *pcs, in
 int UNWIND_STACK_READER
 unwind_capture(struct unwind_thread *ut, void *fp, uintptr_t *pcs, int max, uint64_t *hash)
 {
-	const uintptr_t		*f = fp, *slot, *end_slot = NULL;
+	const uintptr_t		*f = fp, *end_slot = NULL;
 	struct unwind_table	*t;
 	struct unwind_frame	*s;
 	const struct unwind_spc	*l;
@@ -1528,26 +1558,12 @@ unwind_capture(struct unwind_thread *ut, void *fp, uintptr_t *pcs, int max, uint
 			rule = unwind_rule(&t, pc);
 		p++;
 		s->rule = rule;
-		if ((rule & 15) == UNWIND_SIMPLE) {
-			/* The usual rule: CFA = rsp + off, rbp unchanged. */
-			cfa = sp + unwind_rule_cfa_off(rule);
-		} else {
-			if (UNWIND_KIND(rule) != UNWIND_SIMPLE) {
-				if (UNWIND_KIND(rule) == UNWIND_END)
-					break;
-				goto slow;
-			}
-			cfa = ((rule & UNWIND_CFA_RBP) ? rbp : sp) + unwind_rule_cfa_off(rule);
-			if (rule & UNWIND_RBP_SAVED) {
-				slot = (const uintptr_t *)(cfa + unwind_rule_rbp_off(rule));
-				/* Breaking makes this level the outermost: none needs its rbp. */
-				if ((uintptr_t)slot < sp || (uintptr_t)slot > hi - sizeof *f)
-					break;
-				s->rbp_slot = slot;
-				rbp = *slot;
-			}
+		if (UNWIND_KIND(rule) != UNWIND_SIMPLE) {
+			if (UNWIND_KIND(rule) == UNWIND_END)
+				break;
+			goto slow;
 		}
-		if (cfa < sp + sizeof *f || cfa > hi)
+		if ((cfa = unwind_step(rule, sp, hi, &rbp, &s->rbp_slot)) == 0)
 			break;
 		pc = ((const uintptr_t *)cfa)[-1];
 		sp = cfa;
@@ -1627,14 +1643,7 @@ unwind_shallow(struct unwind_thread *ut, void *fp, uintptr_t *pcs, int max, uint
 			break;
 		if (UNWIND_KIND(rule) != UNWIND_SIMPLE)
 			goto slow;
-		cfa = ((rule & UNWIND_CFA_RBP) ? rbp : sp) + unwind_rule_cfa_off(rule);
-		if (rule & UNWIND_RBP_SAVED) {
-			slot = (const uintptr_t *)(cfa + unwind_rule_rbp_off(rule));
-			if ((uintptr_t)slot < sp || (uintptr_t)slot > hi - sizeof *f)
-				break;
-			rbp = *slot;
-		}
-		if (cfa < sp + sizeof *f || cfa > hi)
+		if ((cfa = unwind_step(rule, sp, hi, &rbp, &slot)) == 0)
 			break;
 		pc = ((const uintptr_t *)cfa)[-1];
 		sp = cfa;
