@@ -112,10 +112,10 @@ static __thread int py_probe_hit HS_TLS;	/* ... and reached a wrapper of ours */
  * maps a code object's address to the id of its latest record, with the signature of the object
  * it was made from (py_code_sig): a code object freed and another made at its address has
  * another signature, and gets a record of its own (one with the same signature, a chance of 1 in
- * 2^32, would be taken for the old one).  Open addressing, at most half full, read
- * without a lock; a slot's key, (signature << 32 | id), is stored before its address, so that a
- * reader that sees the address sees a key; the index is replaced (the old one stays mapped) when
- * it grows.  A lookup reads the index and the code object, never a record.
+ * 2^32, would be taken for the old one).  Open addressing, at most half full, read without a
+ * lock; a slot's key, (signature << 32 | id), is stored before its address, so that a reader
+ * that sees the address sees a key; the index is replaced (the old one stays mapped) when it
+ * grows.  A lookup reads the index and the code object, never a record.
  */
 struct code_index {
 	size_t cap;
@@ -202,22 +202,29 @@ py_code_sig(uintptr_t code)
 	return h >> 32;
 }
 
-/* Sets the key of CODE in IX, which has room for it; under py_lock. */
-static void
-py_code_put(struct code_index *ix, uintptr_t code, uint64_t key)
+/* Returns the slot of CODE in IX, or the empty slot where it would go. */
+static inline struct code_slot *
+py_code_find(struct code_index *ix, uintptr_t code)
 {
 	size_t mask = ix->cap - 1, i;
 	uintptr_t o;
 
 	for (i = py_code_slot(code, mask);; i = (i + 1) & mask) {
-		o = atomic_load_explicit(&ix->slot[i].obj, memory_order_relaxed);
-		if (o == 0 || o == code) {
-			atomic_store_explicit(&ix->slot[i].key, key, memory_order_relaxed);
-			if (o == 0)
-				atomic_store_explicit(&ix->slot[i].obj, code, memory_order_release);
-			return;
-		}
+		o = atomic_load_explicit(&ix->slot[i].obj, memory_order_acquire);
+		if (o == code || o == 0)
+			return &ix->slot[i];
 	}
+}
+
+/* Sets the key of CODE in IX, which has room for it; under py_lock. */
+static void
+py_code_put(struct code_index *ix, uintptr_t code, uint64_t key)
+{
+	struct code_slot *sl = py_code_find(ix, code);
+
+	atomic_store_explicit(&sl->key, key, memory_order_relaxed);
+	if (atomic_load_explicit(&sl->obj, memory_order_relaxed) == 0)
+		atomic_store_explicit(&sl->obj, code, memory_order_release);
 }
 
 /* Points CODE's slot at record ID of signature SIG, in place of an older one; under py_lock. */
@@ -281,23 +288,16 @@ fail:
 static inline uint32_t
 py_code_id(uintptr_t code)
 {
-	const struct code_index *ix = atomic_load_explicit(&code_index, memory_order_acquire);
-	uintptr_t o;
+	struct code_index *ix = atomic_load_explicit(&code_index, memory_order_acquire);
+	struct code_slot *sl;
 	uint64_t key;
-	size_t mask, i;
 
 	if (HS_LIKELY(ix != NULL)) {
-		mask = ix->cap - 1;
-		for (i = py_code_slot(code, mask);; i = (i + 1) & mask) {
-			o = atomic_load_explicit(&ix->slot[i].obj, memory_order_acquire);
-			if (o == code) {
-				key = atomic_load_explicit(&ix->slot[i].key, memory_order_relaxed);
-				if (HS_LIKELY(key >> 32 == py_code_sig(code)))
-					return (uint32_t)key;
-				break;
-			}
-			if (o == 0)
-				break;
+		sl = py_code_find(ix, code);
+		if (atomic_load_explicit(&sl->obj, memory_order_acquire) == code) {
+			key = atomic_load_explicit(&sl->key, memory_order_relaxed);
+			if (HS_LIKELY(key >> 32 == py_code_sig(code)))
+				return (uint32_t)key;
 		}
 	}
 	return py_code_add(code);
