@@ -52,6 +52,11 @@ static struct store_tb {
 } *tb_slots;				/* hash table of the tracebacks written */
 static size_t tb_cap;			/* slots, a power of two */
 static uint32_t tracebacks_n;		/* traceback ids handed out (all written) */
+static struct line_memo {
+	uintptr_t word;			/* code id << 32 | instruction offset, 0 = empty */
+	int line;			/* py_line() of it */
+} line_memo[1024];			/* lines found, by word: the outer frames of tracebacks
+					   repeat, and finding a line scans the code's line table */
 static char store_error[PATH_MAX + 600];		/* the cause of the last failure */
 
 /*
@@ -557,6 +562,19 @@ store_tb_room(void)
 	return store_tb_rebuild(tb_cap ? tb_cap * 2 : 4096, UINT32_MAX);
 }
 
+/* Returns the line of the Python frame WORD (code id << 32 | instruction offset). */
+static int
+store_line(uintptr_t word)
+{
+	struct line_memo *m = &line_memo[(word * 0x9e3779b97f4a7c15ull) >> 54];
+
+	if (m->word != word) {
+		m->word = word;
+		m->line = py_line(py_code_get(word >> 32), (uint32_t)word);
+	}
+	return m->line;
+}
+
 /*
  * Returns the id of the Python traceback WORDS[0..N) (code id << 32 | instruction offset each),
  * writing its rows if it is new; 0 on failure.
@@ -577,7 +595,7 @@ store_traceback(struct store_ins *st, const uintptr_t *words, int n)
 		ins_int(st, 1, tracebacks_n + 1);
 		ins_int(st, 2, level);
 		ins_int(st, 3, words[level] >> 32);
-		ins_int(st, 4, py_line(py_code_get(words[level] >> 32), (uint32_t)words[level]));
+		ins_int(st, 4, store_line(words[level]));
 		if (ins_next(st) != 0)
 			return 0;
 	}
