@@ -125,10 +125,14 @@ struct thread {
 	pid_t tid;			/* kernel thread id */
 	uintptr_t last_alloc;		/* address of its latest allocation, for temporaries */
 	struct unwind_thread *unwind;	/* the unwinder's cache of the last stack */
-	uint32_t site_cap;		/* slots in site_keys/site_vals, a power of two */
-	uint32_t site_count;		/* slots in use; site_count <= site_cap / 2 */
-	uint32_t *site_keys;		/* stack ids, 0 = empty */
-	struct site_counts *site_vals;	/* counts of site_keys[i] */
+	uint32_t site_cap;		/* slots in site_slots, a power of two */
+	uint32_t site_count;		/* sites counted; site_count <= site_cap / 2 */
+	struct site_slot {
+		uint32_t stack;		/* stack id, 0 = empty */
+		uint32_t index;		/* its counters: site_vals[index] */
+	} *site_slots;			/* the index by stack id */
+	struct site_counts *site_vals;	/* counters in the order the sites came: site_count of
+					   them, room for site_cap / 2 */
 	uint32_t cache_mask;		/* entries in cache - 1 */
 	struct thread_cache {
 		uint64_t hash;		/* unwind_capture()'s hash of the stack */

@@ -52,8 +52,9 @@ snap_sum(struct thread *t, void *arg)
 	uint32_t i;
 
 	for (i = 0; i < t->site_cap; i++) {
-		if (t->site_keys[i] != 0 && t->site_keys[i] <= d->nstacks)
-			site_counts_add(&d->sites[t->site_keys[i]], &t->site_vals[i]);
+		if (t->site_slots[i].stack != 0 && t->site_slots[i].stack <= d->nstacks)
+			site_counts_add(&d->sites[t->site_slots[i].stack],
+			    &t->site_vals[t->site_slots[i].index]);
 	}
 }
 

@@ -7,8 +7,11 @@
  * snapshot, holding every shard lock, sees all threads' counters at rest and sums them.  When a
  * thread ends, its counters are added to `retired`, a registry entry that never runs.
  *
- * Each thread's counters are an open-addressing table keyed by stack id (linear probing, at most
- * half full): site_keys[i] == stack id or 0, site_vals[i] its counters.
+ * Each thread's counters lie in one array, site_vals, in the order the thread first met their
+ * sites, so that only the memory of sites it met is touched (a Python program meets thousands
+ * at start-up, and a sparse table would fault in a page for nearly each).  They are found by
+ * stack id through site_slots, an open-addressing table of (stack id, index) pairs (linear
+ * probing, at most half full).
  */
 #include "config.h"
 
@@ -131,44 +134,50 @@ thread_self(void)
 	return t;
 }
 
-/* Finds slot of STACK in T's counters, or the empty slot where it belongs. */
+/* Finds the slot of STACK in the index SLOTS of CAP slots, or the empty slot where it belongs. */
 static uint32_t
-thread_slot(const struct thread *t, uint32_t stack)
+thread_slot(const struct site_slot *slots, uint32_t cap, uint32_t stack)
 {
-	uint32_t mask = t->site_cap - 1, i = (stack * 0x9e3779b1u) & mask;
+	uint32_t mask = cap - 1, i = (stack * 0x9e3779b1u) & mask;
 
-	while (t->site_keys[i] != 0 && t->site_keys[i] != stack)
+	while (slots[i].stack != 0 && slots[i].stack != stack)
 		i = (i + 1) & mask;
 	return i;
 }
 
-/* Doubles T's counter table; -1 if out of memory. */
+/* Releases T's counters and their index. */
+static void
+thread_sites_free(struct thread *t)
+{
+	mem_unmap(t->site_slots, (size_t)t->site_cap * sizeof *t->site_slots);
+	mem_unmap(t->site_vals, (size_t)t->site_cap / 2 * sizeof *t->site_vals);
+}
+
+/* Doubles the room of T's counters and of their index; -1 if out of memory. */
 static int
 thread_grow(struct thread *t)
 {
-	struct thread old = *t;
-	uint32_t i, j;
+	uint32_t cap = t->site_cap ? t->site_cap * 2 : 64, i;
+	struct site_slot *slots, *old = t->site_slots;
+	struct site_counts *vals;
 
-	t->site_cap = old.site_cap ? old.site_cap * 2 : 64;
-	t->site_keys = mem_map((size_t)t->site_cap * sizeof *t->site_keys);
-	t->site_vals = mem_map((size_t)t->site_cap * sizeof *t->site_vals);
-	if (t->site_keys == NULL || t->site_vals == NULL) {
-		mem_unmap(t->site_keys, (size_t)t->site_cap * sizeof *t->site_keys);
-		mem_unmap(t->site_vals, (size_t)t->site_cap * sizeof *t->site_vals);
-		t->site_cap = old.site_cap;
-		t->site_keys = old.site_keys;
-		t->site_vals = old.site_vals;
+	if ((slots = mem_map((size_t)cap * sizeof *slots)) == NULL)
+		return -1;
+	/* Pages of vals that were never touched cost nothing, and mremap copies none. */
+	vals = mem_grow(t->site_vals, (size_t)t->site_cap / 2 * sizeof *vals,
+	    (size_t)cap / 2 * sizeof *vals);
+	if (vals == NULL) {
+		mem_unmap(slots, (size_t)cap * sizeof *slots);
 		return -1;
 	}
-	for (i = 0; i < old.site_cap; i++) {
-		if (old.site_keys[i] == 0)
-			continue;
-		j = thread_slot(t, old.site_keys[i]);
-		t->site_keys[j] = old.site_keys[i];
-		t->site_vals[j] = old.site_vals[i];
+	for (i = 0; i < t->site_cap; i++) {
+		if (old[i].stack != 0)
+			slots[thread_slot(slots, cap, old[i].stack)] = old[i];
 	}
-	mem_unmap(old.site_keys, (size_t)old.site_cap * sizeof *old.site_keys);
-	mem_unmap(old.site_vals, (size_t)old.site_cap * sizeof *old.site_vals);
+	mem_unmap(old, (size_t)t->site_cap * sizeof *old);
+	t->site_vals = vals;
+	t->site_slots = slots;
+	t->site_cap = cap;
 	return 0;
 }
 
@@ -182,16 +191,16 @@ thread_site(struct thread *t, uint32_t stack)
 	uint32_t i;
 
 	if (HS_LIKELY(t->site_cap != 0)) {
-		i = thread_slot(t, stack);
-		if (HS_LIKELY(t->site_keys[i] == stack))
-			return &t->site_vals[i];
+		i = thread_slot(t->site_slots, t->site_cap, stack);
+		if (HS_LIKELY(t->site_slots[i].stack == stack))
+			return &t->site_vals[t->site_slots[i].index];
 	}
 	if ((t->site_count + 1) * 2 > t->site_cap && thread_grow(t) != 0)
 		return NULL;
-	i = thread_slot(t, stack);
-	t->site_keys[i] = stack;
-	t->site_count++;
-	return &t->site_vals[i];
+	i = thread_slot(t->site_slots, t->site_cap, stack);
+	t->site_slots[i].stack = stack;
+	t->site_slots[i].index = t->site_count;
+	return &t->site_vals[t->site_count++];
 }
 
 /* Adds the counters C into TO. */
@@ -217,11 +226,11 @@ thread_fold(struct thread *into, const struct thread *from)
 	uint32_t i;
 
 	for (i = 0; i < from->site_cap; i++) {
-		if (from->site_keys[i] == 0)
+		if (from->site_slots[i].stack == 0)
 			continue;
-		if ((to = thread_site(into, from->site_keys[i])) == NULL)
+		if ((to = thread_site(into, from->site_slots[i].stack)) == NULL)
 			return -1;
-		site_counts_add(to, &from->site_vals[i]);
+		site_counts_add(to, &from->site_vals[from->site_slots[i].index]);
 	}
 	return 0;
 }
@@ -252,8 +261,7 @@ thread_exit(void *arg)
 	if (kept)
 		return;
 	unwind_thread_free(t->unwind);
-	mem_unmap(t->site_keys, (size_t)t->site_cap * sizeof *t->site_keys);
-	mem_unmap(t->site_vals, (size_t)t->site_cap * sizeof *t->site_vals);
+	thread_sites_free(t);
 	mem_unmap(t, thread_size());
 }
 
