@@ -2,8 +2,9 @@
 # The side-by-side benchmark: no tracer, heapscope, heaptrack and LeakSanitizer (when installed:
 # Debian's heaptrack and gcc's liblsan0), in one run,
 # on the shared reference workloads (../shared/bench: churn on 1 and 2 threads, deepstack,
-# pywork.py, also against tracemalloc).  Prints the median wall time of each and its ratio to the untraced run, then
-# heapscope's memory per live block.  Ratios, not absolute times: the machines are noisy.
+# pywork.py, also against tracemalloc).  Prints the median wall time of each and its ratio to the
+# untraced run, then heapscope's memory per live block.  Ratios, not absolute times: the machines
+# are noisy, and the runs of one workload are interleaved so that the noise falls on all alike.
 #
 # Usage: bench/bench.sh [RUNS=5]   (from a built tree; builds the workloads into a temp dir)
 set -eu
@@ -27,37 +28,65 @@ cd "$work"
 # median SECONDS...: the middle value.
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
-# timeit CMD...: the median wall time of RUNS runs, in seconds.
-timeit() {
-	local t=() i s e
+# once FN: the wall time of one run of the function FN, in seconds.
+once() {
+	local s e
+	s=$(date +%s.%N)
+	"$1" >/dev/null 2>&1 || true
+	e=$(date +%s.%N)
+	rm -f heapscope.*.db heaptrack.*
+	awk -v s="$s" -v e="$e" 'BEGIN { print e - s }'
+}
+
+# timeall FN...: the median wall time of RUNS runs of each function FN, in order, one per line.
+# The runs are interleaved, one of each function per round, so that the machine's slow and fast
+# moments fall on all of them alike and the ratios stay fair.
+timeall() {
+	local -A t
+	local i f
 	for ((i = 0; i < runs; i++)); do
-		s=$(date +%s.%N)
-		"$@" >/dev/null 2>&1 || true
-		e=$(date +%s.%N)
-		t+=("$(awk -v s="$s" -v e="$e" 'BEGIN { print e - s }')")
-		rm -f heapscope.*.db heaptrack.*
+		for f in "$@"; do
+			t[$f]+=" $(once "$f")"
+		done
 	done
-	median "${t[@]}"
+	for f in "$@"; do
+		# shellcheck disable=SC2086
+		median ${t[$f]}
+	done
 }
 
 # ratio A B: A / B as "1.23x".  secs A: A as "0.123s".
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", a / b }'; }
 secs() { awk -v a="$1" 'BEGIN { printf "%.3fs", a }'; }
 
+# The variants of the workload in cmd: untraced, and under each tracer.
+cmd=()
+v_base() { "${cmd[@]}"; }
+v_hs() { env LD_PRELOAD="$lib" "${cmd[@]}"; }
+v_ht() { "$heaptrack" -o "$work/heaptrack.out" "${cmd[@]}"; }
+v_lsan() { env LD_PRELOAD="$lsan" LSAN_OPTIONS=exitcode=0 "${cmd[@]}"; }
+v_hs1() { env LD_PRELOAD="$lib" HEAPSCOPE_PY_DEPTH=1 "${cmd[@]}"; }
+v_off() { env LD_PRELOAD="$lib" HEAPSCOPE_PYTHON=0 "${cmd[@]}"; }
+v_tm() { "${cmd[0]}" -X tracemalloc=1 "${cmd[@]:1}"; }
+
 printf '%-22s %9s %9s %7s %9s %7s %9s %7s\n' workload untraced heapscope ratio \
     heaptrack ratio lsan ratio
 bench() {
-	local name=$1 base hs ht="-" htr="-" ls="-" lsr="-"
+	local name=$1 base hs ht="-" htr="-" ls="-" lsr="-" fns=(v_base v_hs) times
 	shift
-	base=$(timeit "$@")
-	hs=$(timeit env LD_PRELOAD="$lib" "$@")
+	cmd=("$@")
+	[ -n "$heaptrack" ] && fns+=(v_ht)
+	[ -n "$lsan" ] && fns+=(v_lsan)
+	mapfile -t times < <(timeall "${fns[@]}")
+	base=${times[0]}
+	hs=${times[1]}
 	if [ -n "$heaptrack" ]; then
-		ht=$(timeit "$heaptrack" -o "$work/heaptrack.out" "$@")
+		ht=${times[2]}
 		htr=$(ratio "$ht" "$base")
 		ht=$(secs "$ht")
 	fi
 	if [ -n "$lsan" ]; then
-		ls=$(timeit env LD_PRELOAD="$lsan" LSAN_OPTIONS=exitcode=0 "$@")
+		ls=${times[-1]}
 		lsr=$(ratio "$ls" "$base")
 		ls=$(secs "$ls")
 	fi
@@ -71,13 +100,11 @@ bench "pywork.py" "$python" "$shared/pywork.py"
 
 # Python mode against tracemalloc (1 frame, and heapscope's 16-frame Python tracebacks), and
 # heapscope with tracing of the Python allocators off (what the line above measured before).
-base=$(timeit "$python" "$shared/pywork.py")
-hs=$(timeit env LD_PRELOAD="$lib" "$python" "$shared/pywork.py")
-hs1=$(timeit env LD_PRELOAD="$lib" HEAPSCOPE_PY_DEPTH=1 "$python" "$shared/pywork.py")
-off=$(timeit env LD_PRELOAD="$lib" HEAPSCOPE_PYTHON=0 "$python" "$shared/pywork.py")
-tm=$(timeit "$python" -X tracemalloc=1 "$shared/pywork.py")
-echo "pywork.py: heapscope Python mode $(ratio "$hs" "$base") (1 frame: $(ratio "$hs1" "$base")," \
-    "Python mode off: $(ratio "$off" "$base")), tracemalloc=1 $(ratio "$tm" "$base")"
+cmd=("$python" "$shared/pywork.py")
+mapfile -t times < <(timeall v_base v_hs v_hs1 v_off v_tm)
+echo "pywork.py: heapscope Python mode $(ratio "${times[1]}" "${times[0]}")" \
+    "(1 frame: $(ratio "${times[2]}" "${times[0]}")," \
+    "Python mode off: $(ratio "${times[3]}" "${times[0]}")), tracemalloc=1 $(ratio "${times[4]}" "${times[0]}")"
 
 # Memory: resident growth for 1M live blocks of 32 bytes, traced minus untraced.
 read -r b0 a0 < <(./hold 1000000)
