@@ -119,6 +119,17 @@ struct site_counts {
 	uint64_t hist[HS_HIST];	/* lifetimes of the frees, log2 ns buckets */
 };
 
+/*
+ * What a thread's previous Python capture found at each of its first levels: the code object
+ * and its index key (signature << 32 | id), so that the next capture, whose frames are mostly
+ * the same, checks a code object's signature without probing the code index.
+ */
+#define PY_MEMO 16
+struct py_memo {
+	uintptr_t code[PY_MEMO];
+	uint64_t key[PY_MEMO];
+};
+
 /* A thread's state; threads[] is the registry.  Counts change only under a shard lock. */
 struct thread {
 	uint32_t id;			/* heapscope's thread number, from 1 */
@@ -139,6 +150,7 @@ struct thread {
 		uint32_t stack;		/* its id, 0 = empty slot */
 	} *cache;			/* stack ids by hash, a direct-mapped cache: 256 entries,
 					   4096 in Python mode (its sites are many), after pcs */
+	struct py_memo py_memo;		/* of its previous Python capture */
 	uintptr_t pcs[];		/* capture buffer: hs_cfg.depth entries, then the Python
 				   tag and py.depth frames in Python mode */
 };
@@ -221,7 +233,7 @@ extern struct py_info py;
 void py_init(void);
 void py_check(void);
 int py_check_pending(void);
-int py_capture(uintptr_t *out, int domain, uint64_t *hash);
+int py_capture(struct py_memo *, uintptr_t *out, int domain, uint64_t *hash);
 /* A code object seen in a Python traceback, numbered from 1; never changes once published. */
 struct py_code {
 	uint32_t id;

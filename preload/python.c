@@ -284,23 +284,27 @@ fail:
 	return 0;
 }
 
-/* Returns the id of the code object CODE, giving it one if new; 0 when out of memory. */
-static inline uint32_t
-py_code_id(uintptr_t code)
+/*
+ * Returns the index key (signature << 32 | id) of the code object CODE, whose signature is SIG,
+ * giving it an id if new; 0 when out of memory.
+ */
+static inline uint64_t
+py_code_key(uintptr_t code, uint32_t sig)
 {
 	struct code_index *ix = atomic_load_explicit(&code_index, memory_order_acquire);
 	struct code_slot *sl;
 	uint64_t key;
+	uint32_t id;
 
 	if (HS_LIKELY(ix != NULL)) {
 		sl = py_code_find(ix, code);
 		if (atomic_load_explicit(&sl->obj, memory_order_acquire) == code) {
 			key = atomic_load_explicit(&sl->key, memory_order_relaxed);
-			if (HS_LIKELY(key >> 32 == py_code_sig(code)))
-				return (uint32_t)key;
+			if (HS_LIKELY(key >> 32 == sig))
+				return key;
 		}
 	}
-	return py_code_add(code);
+	return (id = py_code_add(code)) != 0 ? (uint64_t)sig << 32 | id : 0;
 }
 
 uint32_t
@@ -389,13 +393,13 @@ py_tstate(int domain)
  * traceback; mixes them into *HASH.  Returns the number of words written.
  */
 int
-py_capture(uintptr_t *out, int domain, uint64_t *hash)
+py_capture(struct py_memo *memo, uintptr_t *out, int domain, uint64_t *hash)
 {
 	uintptr_t ts, f, code, instr, first;
 	int n = 0;
 	uint8_t owner;
-	uint32_t id;
-	uint64_t h = *hash;
+	uint32_t sig;
+	uint64_t h = *hash, key;
 
 	if ((ts = py_tstate(domain)) != 0) {
 		f = WORD(ts + lay->ts_frame);
@@ -413,9 +417,17 @@ py_capture(uintptr_t *out, int domain, uint64_t *hash)
 			if (owner != OWNED_BY_GENERATOR &&
 			    instr < first + 2 * (uintptr_t)*(const int *)(code + lay->co_firsttraceable))
 				continue;	/* incomplete: not started yet */
-			if ((id = py_code_id(code)) == 0)
+			/* The same code object and signature as last time: the same record. */
+			sig = py_code_sig(code);
+			if (n < PY_MEMO && memo->code[n] == code && memo->key[n] >> 32 == sig)
+				key = memo->key[n];
+			else if ((key = py_code_key(code, sig)) == 0)
 				break;
-			out[1 + n] = (uintptr_t)id << 32 | (uint32_t)(instr - first);
+			else if (n < PY_MEMO) {
+				memo->code[n] = code;
+				memo->key[n] = key;
+			}
+			out[1 + n] = (uintptr_t)(uint32_t)key << 32 | (uint32_t)(instr - first);
 			h = (h ^ out[1 + n]) * 0x9e3779b97f4a7c15ull;
 			n++;
 		}

@@ -84,7 +84,7 @@ record_stack(struct thread *t, void *fp, int domain)
 		n = unwind_capture(t->unwind, fp, t->pcs, hs_cfg.depth, &hash);
 	else {
 		n = unwind_shallow(t->unwind, fp, t->pcs, py.native_depth, &hash);
-		n += py_capture(t->pcs + n, domain, &hash);
+		n += py_capture(&t->py_memo, t->pcs + n, domain, &hash);
 	}
 	if ((id = stack_intern(t, t->pcs, n, hash)) == 0)
 		log_fail("out of memory for stacks");

@@ -6,7 +6,7 @@
 . "$srcdir/tests/lib.sh"
 PYTHON=${PYTHON:-/usr/bin/python3}
 [ -x "$PYTHON" ] || skip_all "$PYTHON is not installed"
-plan 38
+plan 40
 prog="$srcdir/tests/py/capture.py"
 ln() { grep -n "tag:$1\$" "$prog" | cut -d: -f1; }
 
@@ -132,6 +132,36 @@ is "$(q "$T/reuse.db" "SELECT count(*), sum(c.filename = 'gen' || (b.size - 1033
     JOIN py_code c ON c.id = f.code_id WHERE c.name = 'f.<locals>.<listcomp>'
     AND b.size BETWEEN 1033 AND 1232")" "600 600" \
     "... and each one's 3 blocks are counted at its own file"
+
+# The same, one level out: the caller of the allocating function is run only when its code
+# object is at the address of the one run before it, so that no capture deeper than the module
+# comes between them (where a capture reuses what the one before it found at a level).
+cat >"$T/reuse1.py" <<'EOF'
+import ctypes, types
+snap = ctypes.CDLL(None).heapscope_snapshot
+snap.argtypes = [ctypes.c_char_p]
+def h(n):
+    return bytes(n)
+keep, last = [], None
+for k in range(400):
+    code = compile("def f():\n    return h(%d)\n" % (1000 + k), "gen%d.py" % k,
+                   "exec").co_consts[0]
+    if last in (None, id(code)):
+        last = id(code)
+        keep.append(types.FunctionType(code, globals())())
+    del code
+snap(b"here")
+print(len(keep) >= 100)
+EOF
+"$HEAPSCOPE" run -o "$T/reuse1.db" -- "$PYTHON" "$T/reuse1.py" >"$T/reuse1.out" 2>"$T/reuse1.err"
+is "$(cat "$T/reuse1.out")" True "callers' code objects were made again at the address of the last"
+is "$(q "$T/reuse1.db" "SELECT count(*) >= 100, count(*) - sum(c.filename = 'gen' ||
+    (b.size - 1033) || '.py') FROM blocks b
+    JOIN snapshots s ON s.id = b.snapshot_id AND s.label = 'here'
+    JOIN py_frames f ON f.stack_id = b.stack_id AND f.level = 1
+    JOIN py_code c ON c.id = f.code_id WHERE c.name = 'f'
+    AND b.size BETWEEN 1033 AND 1432")" "1 0" \
+    "... and each caller is named by its own file"
 
 # Other CPython versions, where this machine has them.
 for v in 3.12.1/bin/python3.12 3.13.0/bin/python3.13; do
