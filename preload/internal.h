@@ -148,8 +148,11 @@ struct thread {
 	struct thread_cache {
 		uint64_t hash;		/* unwind_capture()'s hash of the stack */
 		uint32_t stack;		/* its id, 0 = empty slot */
+		uint32_t site;		/* 1 + index of its counters in site_vals, 0 if not
+					   known yet */
 	} *cache;			/* stack ids by hash, a direct-mapped cache: 256 entries,
 					   4096 in Python mode (its sites are many), after pcs */
+	struct thread_cache *last;	/* the entry of the stack stack_intern() gave last */
 	struct py_memo py_memo;		/* of its previous Python capture */
 	uintptr_t pcs[];		/* capture buffer: hs_cfg.depth entries, then the Python
 				   tag and py.depth frames in Python mode */

@@ -44,6 +44,24 @@ record_death(struct thread *t, const struct block *b, uint64_t now)
 }
 
 /*
+ * Returns T's counters of the site STACK, whose id stack_intern() just gave (NULL if out of
+ * memory); T's shard lock is held.  Where they are is kept in the thread's stack cache entry,
+ * so that the next birth there goes to them without looking the site up.
+ */
+static inline struct site_counts *
+record_site(struct thread *t, uint32_t stack)
+{
+	struct thread_cache *e = t->last;
+	struct site_counts *c;
+
+	if (HS_LIKELY(e->stack == stack && e->site != 0))
+		return &t->site_vals[e->site - 1];
+	if ((c = thread_site(t, stack)) != NULL && e->stack == stack)
+		e->site = c - t->site_vals + 1;
+	return c;
+}
+
+/*
  * Inserts block B and counts its birth against T, under one shard lock.  Fails tracing if out of
  * memory.  OLD, if not NULL, is a block that died at the same moment (realloc's old block).
  */
@@ -57,7 +75,7 @@ record_birth(struct thread *t, const struct block *b, const struct block *old)
 	sh = table_lock(b->addr);
 	if (old != NULL)
 		record_death(t, old, b->birth);
-	if ((c = thread_site(t, b->stack)) == NULL)
+	if ((c = record_site(t, b->stack)) == NULL)
 		cause = "out of memory for site counters";
 	else if (table_insert(sh, b, &cause) == 0) {
 		c->allocs++;

@@ -146,6 +146,7 @@ stack_intern(struct thread *t, const uintptr_t *pcs, int n, uint64_t hash)
 	 * (odds about S^2 / 2^65 for S stacks) matter less than the cache misses of reading the
 	 * record on every allocation.
 	 */
+	t->last = &t->cache[c];
 	if (t->cache[c].hash == hash && (id = t->cache[c].stack) != 0)
 		return id;
 	id = stack_find(atomic_load_explicit(&stack_index, memory_order_acquire), pcs, n, hash);
@@ -160,6 +161,7 @@ stack_intern(struct thread *t, const uintptr_t *pcs, int n, uint64_t hash)
 	}
 	t->cache[c].hash = hash;
 	t->cache[c].stack = id;
+	t->cache[c].site = 0;
 	return id;
 }
 
