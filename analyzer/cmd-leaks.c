@@ -402,7 +402,7 @@ leaks_print_records(struct lost *l, int json)
 }
 
 /*
- * Prints the Python traceback of stack STACK_ID with TB (py_frames joined with py_code for ?1, the
+ * Prints the Python traceback of stack STACK_ID with TB (leaks_prepare_py_traceback's, the
  * most recent call first): as text lines after INDENT, or as a JSON array of {"file", "line",
  * "function"}.  Returns an SQLite result code, SQLITE_DONE if all went well.
  */
@@ -450,8 +450,12 @@ leaks_print_json_int(sqlite3_stmt *stmt, int col)
 static sqlite3_stmt *
 leaks_prepare_py_traceback(struct lost *l, char **cause)
 {
-	return db_prepare(l->db, "SELECT c.filename, c.name, f.line FROM py_frames AS f"
-	    " JOIN py_code AS c ON c.id = f.code_id WHERE f.stack_id = ?1 ORDER BY f.level", cause);
+	return db_prepare(l->db, "WITH RECURSIVE tb(level, id) AS (SELECT 0, py_traceback"
+	    " FROM stacks WHERE id = ?1 UNION ALL SELECT tb.level + 1, t.parent FROM tb"
+	    " JOIN py_tracebacks AS t ON t.id = tb.id WHERE t.parent IS NOT NULL)"
+	    " SELECT c.filename, c.name, t.line FROM tb"
+	    " JOIN py_tracebacks AS t ON t.id = tb.id JOIN py_code AS c ON c.id = t.code_id"
+	    " ORDER BY tb.level", cause);
 }
 
 /*

@@ -1,8 +1,8 @@
 /*
  * The Python tracebacks of a heapscope database, for the reports that key on Python frames
  * rather than native ones.  A stack whose blocks came from a CPython allocator domain has up to
- * process.py_depth rows in py_frames (most recent call first), each naming a code object of
- * py_code and a line.  A struct pytab holds every code object of one database, read at once in
+ * process.py_depth frames (most recent call first: the rows of py_tracebacks from the stack's
+ * py_traceback out through their parents), each naming a code object of py_code and a line.  A struct pytab holds every code object of one database, read at once in
  * id order (a program has thousands, not millions), and interns the (code, line) pairs the
  * report meets as struct py_frame, so a frame's key texts and filter results are computed once
  * however many stacks share it, as symbols.c does for native frames.
@@ -20,10 +20,18 @@
 #include "db.h"
 #include "py.h"
 
+/* A row of py_tracebacks: the most recent call of a traceback, and the traceback of its caller. */
+struct pytab_tb {
+	struct py_frame	*frame;		/* the call */
+	int64_t		 parent;	/* py_tracebacks.id of the caller's traceback, 0 if none */
+};
+
 /* The Python frames of one database. */
 struct pytab {
 	struct py_code	 *codes;	/* every row of py_code, by id */
 	size_t		  ncodes;	/* entries in codes */
+	struct pytab_tb	 *tbs;		/* every row of py_tracebacks: id i is tbs[i - 1] */
+	size_t		  ntbs;		/* entries in tbs */
 	struct py_frame	**buckets;	/* frames met so far, by code and line */
 	size_t		  nbuckets;	/* a power of two */
 	size_t		  nframes;	/* frames in buckets */
@@ -40,6 +48,62 @@ pytab_hash(int64_t code_id, int line)
 }
 
 /*
+ * Reads every row of py_tracebacks of DB into T, whose codes are read.  The preload numbers them
+ * 1, 2, ... and writes a caller's traceback before its callees', so a walk out through parents
+ * ends; a database where that does not hold is damaged.  Returns 0, or -1 with *CAUSE set.
+ */
+static int
+pytab_load_tracebacks(struct pytab *t, struct db *db, char **cause)
+{
+	sqlite3_stmt *stmt;
+	size_t atbs = 0;
+	int64_t id, parent;
+	int rc;
+
+	if ((stmt = db_prepare(db, "SELECT id, parent, code_id, line FROM py_tracebacks"
+	    " ORDER BY id", cause)) == NULL)
+		return -1;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		id = sqlite3_column_int64(stmt, 0);
+		parent = sqlite3_column_int64(stmt, 1);
+		if (id != (int64_t)t->ntbs + 1 || parent < 0 || parent >= id) {
+			*cause = xasprintf("%s: py_tracebacks: row %lld is out of order or has a"
+			    " bad parent", quote(db->path), (long long)id);
+			break;
+		}
+		if (t->ntbs == atbs) {
+			atbs = atbs == 0 ? 1024 : atbs * 2;
+			t->tbs = xreallocarray(t->tbs, atbs, sizeof *t->tbs);
+		}
+		t->tbs[t->ntbs].parent = parent;
+		if ((t->tbs[t->ntbs++].frame = pytab_frame(t, sqlite3_column_int64(stmt, 2),
+		    sqlite3_column_int(stmt, 3), cause)) == NULL)
+			break;
+	}
+	sqlite3_finalize(stmt);
+	if (rc == SQLITE_ROW)
+		return -1;
+	if (rc != SQLITE_DONE) {
+		*cause = db_cause(db, rc);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Returns the most recent call of traceback ID of T, and in *PARENT the id of its caller's
+ * traceback (0 if none); NULL if T has no traceback ID.
+ */
+struct py_frame *
+pytab_traceback(const struct pytab *t, int64_t id, int64_t *parent)
+{
+	if (id < 1 || (uint64_t)id > t->ntbs)
+		return NULL;
+	*parent = t->tbs[id - 1].parent;
+	return t->tbs[id - 1].frame;
+}
+
+/*
  * Opens the Python frames of DB: sets *TAB to a new pytab, or to NULL if the database has no
  * Python frames at all (a native program, or a Python not traced).  Returns 0, or -1 with
  * *CAUSE set.
@@ -53,7 +117,7 @@ pytab_open(struct db *db, struct pytab **tab, char **cause)
 	int rc;
 
 	*tab = NULL;
-	if ((stmt = db_prepare(db, "SELECT EXISTS (SELECT 1 FROM py_frames)", cause)) == NULL)
+	if ((stmt = db_prepare(db, "SELECT EXISTS (SELECT 1 FROM py_tracebacks)", cause)) == NULL)
 		return -1;
 	rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW && sqlite3_column_int(stmt, 0) == 0)
@@ -91,6 +155,10 @@ pytab_open(struct db *db, struct pytab **tab, char **cause)
 		pytab_close(t);
 		return -1;
 	}
+	if (pytab_load_tracebacks(t, db, cause) != 0) {
+		pytab_close(t);
+		return -1;
+	}
 	*tab = t;
 	return 0;
 }
@@ -103,6 +171,7 @@ pytab_close(struct pytab *t)
 		return;
 	arena_free(&t->arena);
 	free(t->codes);
+	free(t->tbs);
 	free(t->buckets);
 	free(t);
 }
@@ -159,7 +228,7 @@ pytab_frame(struct pytab *t, int64_t code_id, int line, char **cause)
 			return f;
 	}
 	if ((code = pytab_code(t, code_id)) == NULL) {
-		*cause = xasprintf("py_frames names code %lld, which py_code lacks",
+		*cause = xasprintf("py_tracebacks names code %lld, which py_code lacks",
 		    (long long)code_id);
 		return NULL;
 	}

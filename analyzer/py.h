@@ -1,5 +1,5 @@
 /*
- * The Python tracebacks of a heapscope database: its py_code and py_frames tables, for the
+ * The Python tracebacks of a heapscope database: its py_code and py_tracebacks tables, for the
  * reports that key on Python frames.  See py.c.
  */
 #ifndef PY_H
@@ -28,5 +28,6 @@ struct py_frame {
 int			 pytab_open(struct db *, struct pytab **, char **);
 void			 pytab_close(struct pytab *);
 struct py_frame		*pytab_frame(struct pytab *, int64_t, int, char **);
+struct py_frame		*pytab_traceback(const struct pytab *, int64_t, int64_t *);
 
 #endif

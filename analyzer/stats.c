@@ -424,23 +424,28 @@ stats_load_frames(struct stats *s, struct stats_source *src, int64_t id, size_t 
 }
 
 /*
- * Appends the Python frame of code CODE_ID at LINE to SITE's, in the Python frames' pool; 0, or -1
- * with *CAUSE set.
+ * Gives SITE the Python frames of traceback TB of SRC (0: none), the most recent call first, in
+ * the Python frames' pool; 0, or -1 with *CAUSE set.
  */
 static int
-stats_site_py(struct stats *s, struct stats_source *src, struct stats_site *site,
-    int64_t code_id, int line, char **cause)
+stats_site_py(struct stats *s, struct stats_source *src, struct stats_site *site, int64_t tb,
+    char **cause)
 {
 	struct py_frame *pf;
 
-	if ((pf = pytab_frame(src->py, code_id, line, cause)) == NULL)
-		return -1;
-	if (s->npypool == s->apypool) {
-		s->apypool = s->apypool == 0 ? 1024 : s->apypool * 2;
-		s->pypool = xreallocarray(s->pypool, s->apypool, sizeof *s->pypool);
+	site->pyfirst = s->npypool;
+	for (; tb != 0; site->npy++) {
+		if ((pf = pytab_traceback(src->py, tb, &tb)) == NULL) {
+			*cause = xasprintf("stacks.py_traceback names traceback %lld,"
+			    " which py_tracebacks lacks", (long long)tb);
+			return -1;
+		}
+		if (s->npypool == s->apypool) {
+			s->apypool = s->apypool == 0 ? 1024 : s->apypool * 2;
+			s->pypool = xreallocarray(s->pypool, s->apypool, sizeof *s->pypool);
+		}
+		s->pypool[s->npypool++] = pf;
 	}
-	s->pypool[s->npypool++] = pf;
-	site->npy++;
 	return 0;
 }
 
@@ -456,7 +461,6 @@ stats_load_py(struct stats *s, struct stats_source *src, int64_t id, size_t from
     char **cause)
 {
 	sqlite3_stmt *stmt;
-	struct stats_site *site = NULL;
 	int64_t stack_id;
 	size_t cursor = from, i;
 	int rc;
@@ -464,22 +468,18 @@ stats_load_py(struct stats *s, struct stats_source *src, int64_t id, size_t from
 	if (src->py == NULL || from == s->nsites)
 		return 0;
 	if (2 * (s->nsites - from) < nload) {
-		if (src->py_stmt == NULL && (src->py_stmt = db_prepare(src->db, "SELECT code_id,"
-		    " line FROM py_frames WHERE stack_id = ?1 ORDER BY level", cause)) == NULL)
+		if (src->py_stmt == NULL && (src->py_stmt = db_prepare(src->db,
+		    "SELECT py_traceback FROM stacks WHERE id = ?1", cause)) == NULL)
 			return -1;
 		stmt = src->py_stmt;
 		for (i = from; i < s->nsites; i++) {
-			site = &s->sites[i];
-			site->pyfirst = s->npypool;
-			sqlite3_bind_int64(stmt, 1, site->stack_id);
-			while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-				if (stats_site_py(s, src, site, sqlite3_column_int64(stmt, 0),
-				    sqlite3_column_int(stmt, 1), cause) != 0) {
-					sqlite3_reset(stmt);
-					return -1;
-				}
-			}
+			sqlite3_bind_int64(stmt, 1, s->sites[i].stack_id);
+			if ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+				rc = stats_site_py(s, src, &s->sites[i],
+				    sqlite3_column_int64(stmt, 0), cause) != 0 ? -1 : SQLITE_DONE;
 			sqlite3_reset(stmt);
+			if (rc == -1)
+				return -1;
 			if (rc != SQLITE_DONE) {
 				*cause = db_cause(src->db, rc);
 				return -1;
@@ -489,28 +489,21 @@ stats_load_py(struct stats *s, struct stats_source *src, int64_t id, size_t from
 	}
 
 	/* Keyed like stats_load_frames' join: one merge in stack order. */
-	if ((stmt = db_prepare(src->db, "SELECT s.stack_id, pf.code_id, pf.line"
-	    " FROM sites AS s JOIN py_frames AS pf ON pf.stack_id = s.stack_id"
-	    " WHERE s.snapshot_id = ?1 AND s.live_blocks > 0"
-	    " ORDER BY s.stack_id, pf.level", cause)) == NULL)
+	if ((stmt = db_prepare(src->db, "SELECT s.stack_id, k.py_traceback FROM sites AS s"
+	    " JOIN stacks AS k ON k.id = s.stack_id WHERE s.snapshot_id = ?1"
+	    " AND s.live_blocks > 0 AND k.py_traceback IS NOT NULL ORDER BY s.stack_id",
+	    cause)) == NULL)
 		return -1;
 	sqlite3_bind_int64(stmt, 1, id);
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		stack_id = sqlite3_column_int64(stmt, 0);
-		if (site == NULL || site->stack_id != stack_id) {
-			while (cursor < s->nsites && s->sites[cursor].stack_id < stack_id)
-				cursor++;
-			site = NULL;
-			if (cursor == s->nsites || s->sites[cursor].stack_id != stack_id)
-				continue;
-			site = &s->sites[cursor];
-			assert(site->npy == 0);
-			site->pyfirst = s->npypool;
-		}
-		if (site == NULL)
+		while (cursor < s->nsites && s->sites[cursor].stack_id < stack_id)
+			cursor++;
+		if (cursor == s->nsites || s->sites[cursor].stack_id != stack_id)
 			continue;
-		if (stats_site_py(s, src, site, sqlite3_column_int64(stmt, 1),
-		    sqlite3_column_int(stmt, 2), cause) != 0) {
+		assert(s->sites[cursor].npy == 0);
+		if (stats_site_py(s, src, &s->sites[cursor], sqlite3_column_int64(stmt, 1),
+		    cause) != 0) {
 			sqlite3_finalize(stmt);
 			return -1;
 		}

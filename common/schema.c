@@ -46,7 +46,8 @@ const char hs_schema_sql[] =
 						/* CPython allocator domain of its blocks, NULL for the
 						   malloc family and mmap */
 	" py_depth INTEGER NOT NULL,"		/* Python frames in py_frames, at most process.py_depth */
-	" py_traceback INTEGER"			/* its Python traceback (py_tracebacks.id), NULL if none */
+	" py_traceback INTEGER"			/* its Python traceback (py_tracebacks.id of the most
+						   recent call), NULL if none */
 	");"
 	"CREATE TABLE stack_frames ("
 	" stack_id INTEGER NOT NULL REFERENCES stacks(id),"
@@ -61,18 +62,25 @@ const char hs_schema_sql[] =
 	" name TEXT NOT NULL,"			/* co_qualname */
 	" firstlineno INTEGER NOT NULL"		/* co_firstlineno */
 	");"
-	/* Distinct Python tracebacks, each stored once for all the stacks that end in it. */
+	/*
+	 * Python tracebacks as a tree: a row is the most recent call of a traceback and points at
+	 * the traceback of its caller, so that the calls two tracebacks share are stored once.
+	 */
 	"CREATE TABLE py_tracebacks ("
-	" id INTEGER NOT NULL,"
-	" level INTEGER NOT NULL,"		/* 0 = most recent call: the line that allocated */
+	" id INTEGER PRIMARY KEY,"
+	" parent INTEGER REFERENCES py_tracebacks(id),"	/* the caller's traceback, NULL at
+							   the outermost frame kept */
 	" code_id INTEGER NOT NULL REFERENCES py_code(id),"
-	" line INTEGER NOT NULL,"		/* line number being executed, 0 if unknown */
-	" PRIMARY KEY (id, level)"
-	") WITHOUT ROWID;"
+	" line INTEGER NOT NULL"		/* line number being executed, 0 if unknown */
+	");"
 	/* The Python traceback of each stack whose blocks came from a CPython allocator domain. */
 	"CREATE VIEW py_frames AS"
-	" SELECT s.id AS stack_id, t.level AS level, t.code_id AS code_id, t.line AS line"
-	" FROM stacks AS s JOIN py_tracebacks AS t ON t.id = s.py_traceback;"
+	" WITH RECURSIVE f(stack_id, level, tb) AS ("
+	"  SELECT id, 0, py_traceback FROM stacks WHERE py_traceback IS NOT NULL"
+	"  UNION ALL SELECT f.stack_id, f.level + 1, t.parent FROM f"
+	"  JOIN py_tracebacks AS t ON t.id = f.tb WHERE t.parent IS NOT NULL)"
+	" SELECT f.stack_id AS stack_id, f.level AS level, t.code_id AS code_id, t.line AS line"
+	" FROM f JOIN py_tracebacks AS t ON t.id = f.tb;"
 	/* Threads that called a traced function, in the order heapscope first saw them. */
 	"CREATE TABLE threads ("
 	" id INTEGER PRIMARY KEY,"		/* heapscope's thread number, from 1 */

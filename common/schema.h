@@ -8,7 +8,7 @@
 #define HS_SCHEMA_H
 
 /* The value of PRAGMA user_version in every database of this format. */
-#define HS_SCHEMA_VERSION 4
+#define HS_SCHEMA_VERSION 5
 
 /* The application_id a heapscope database carries ("HpSc"), so file(1) and we can recognise it. */
 #define HS_APPLICATION_ID 0x48705363

@@ -45,9 +45,9 @@ static struct frame_slot {
 static size_t frame_cap;		/* slots, a power of two */
 static uint32_t frames_n;		/* frame ids handed out (all written) */
 static struct store_tb {
-	uint64_t hash;			/* store_tb_hash() of words */
-	const uintptr_t *words;		/* the Python frames of a stack (py_capture's words) */
-	uint32_t n;			/* entries in words */
+	uint32_t parent;		/* the traceback of the caller, 0 = none */
+	uint32_t code;			/* the most recent call's py_code id */
+	int line;			/* and its line */
 	uint32_t id;			/* its py_tracebacks.id, 0 = an empty slot */
 } *tb_slots;				/* hash table of the tracebacks written */
 static size_t tb_cap;			/* slots, a power of two */
@@ -508,27 +508,17 @@ store_py_code(struct store_ins *st)
 	return 0;
 }
 
-/* Returns the hash of the N words of a Python traceback. */
-static uint64_t
-store_tb_hash(const uintptr_t *words, uint32_t n)
-{
-	uint64_t h = n;
-	uint32_t i;
-
-	for (i = 0; i < n; i++)
-		h = (h ^ words[i]) * 0x9e3779b97f4a7c15ull;
-	return h ^ h >> 29;
-}
-
-/* Returns the slot of the traceback WORDS[0..N) with hash H (its own, or the empty one). */
+/* Returns the slot of the traceback of CODE and LINE called from PARENT (its own, or the empty one). */
 static size_t
-store_tb_slot(uint64_t h, const uintptr_t *words, uint32_t n)
+store_tb_slot(uint32_t parent, uint32_t code, int line)
 {
-	size_t mask = tb_cap - 1, i = h & mask;
+	uint64_t h = (((uint64_t)parent << 32 | code) * 0x9e3779b97f4a7c15ull ^ (uint32_t)line) *
+	    0xff51afd7ed558ccdull;
+	size_t mask = tb_cap - 1, i = h >> 32 & mask;
 	const struct store_tb *e;
 
 	for (; (e = &tb_slots[i])->id != 0; i = (i + 1) & mask) {
-		if (e->hash == h && e->n == n && memcmp(e->words, words, n * sizeof *words) == 0)
+		if (e->parent == parent && e->code == code && e->line == line)
 			break;
 	}
 	return i;
@@ -547,7 +537,7 @@ store_tb_rebuild(size_t cap, uint32_t keep)
 	tb_cap = cap;
 	for (i = 0; i < ocap; i++) {
 		if (old[i].id != 0 && old[i].id <= keep)
-			tb_slots[store_tb_slot(old[i].hash, old[i].words, old[i].n)] = old[i];
+			tb_slots[store_tb_slot(old[i].parent, old[i].code, old[i].line)] = old[i];
 	}
 	mem_unmap(old, ocap * sizeof *old);
 	return 0;
@@ -576,34 +566,38 @@ store_line(uintptr_t word)
 }
 
 /*
- * Returns the id of the Python traceback WORDS[0..N) (code id << 32 | instruction offset each),
- * writing its rows if it is new; 0 on failure.
+ * Returns the id of the Python traceback WORDS[0..N) (code id << 32 | instruction offset each,
+ * the most recent call first), writing the rows of the calls not yet in the file; 0 on failure.
  */
 static uint32_t
 store_traceback(struct store_ins *st, const uintptr_t *words, int n)
 {
-	uint64_t h = store_tb_hash(words, n);
 	struct store_tb *e;
-	int level;
+	uint32_t tb = 0, code;
+	int level, line;
 
-	if (store_tb_room() != 0)
-		return 0;
-	e = &tb_slots[store_tb_slot(h, words, n)];
-	if (e->id != 0)
-		return e->id;
-	for (level = 0; level < n; level++) {
-		ins_int(st, 1, tracebacks_n + 1);
-		ins_int(st, 2, level);
-		ins_int(st, 3, words[level] >> 32);
-		ins_int(st, 4, store_line(words[level]));
-		if (ins_next(st) != 0)
+	for (level = n - 1; level >= 0; level--) {
+		if (store_tb_room() != 0)
 			return 0;
+		code = words[level] >> 32;
+		line = store_line(words[level]);
+		e = &tb_slots[store_tb_slot(tb, code, line)];
+		if (e->id == 0) {
+			ins_int(st, 1, tracebacks_n + 1);
+			if (tb != 0)
+				ins_int(st, 2, tb);
+			ins_int(st, 3, code);
+			ins_int(st, 4, line);
+			if (ins_next(st) != 0)
+				return 0;
+			e->parent = tb;
+			e->code = code;
+			e->line = line;
+			e->id = ++tracebacks_n;
+		}
+		tb = e->id;
 	}
-	e->hash = h;
-	e->words = words;
-	e->n = n;
-	e->id = ++tracebacks_n;
-	return e->id;
+	return tb;
 }
 
 /*

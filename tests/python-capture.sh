@@ -6,7 +6,7 @@
 . "$srcdir/tests/lib.sh"
 PYTHON=${PYTHON:-/usr/bin/python3}
 [ -x "$PYTHON" ] || skip_all "$PYTHON is not installed"
-plan 40
+plan 42
 prog="$srcdir/tests/py/capture.py"
 ln() { grep -n "tag:$1\$" "$prog" | cut -d: -f1; }
 
@@ -37,14 +37,28 @@ is "$(q "$T/plain.db" "SELECT python FROM process")" \
 is "$(at "$T/plain.db" bytes 133 obj)" 10000 "10000 bytes objects at their line, obj domain"
 is "$(at "$T/plain.db" list 8000 mem)" 1 "[None] * 1000: one 8000-byte item array, mem domain"
 # Its two instructions each allocate a list object (obj) and an item array (mem): four stacks,
-# whose tracebacks are stored once each.
+# whose one traceback is stored once.
 is "$(q "$T/plain.db" "SELECT count(*), count(DISTINCT k.py_traceback) FROM stacks k
-    JOIN py_tracebacks t ON t.id = k.py_traceback AND t.level = 0 JOIN py_code c
-    ON c.id = t.code_id WHERE c.filename LIKE '%capture.py' AND t.line = $(ln list)")" "4 2" \
-    "stacks that differ only in domain or native frames share one stored traceback"
+    JOIN py_tracebacks t ON t.id = k.py_traceback JOIN py_code c
+    ON c.id = t.code_id WHERE c.filename LIKE '%capture.py' AND t.line = $(ln list)")" "4 1" \
+    "stacks that differ only in domain, instruction or native frames share one stored traceback"
 is "$(q "$T/plain.db" "SELECT count(*) FROM stacks k WHERE k.py_depth <> (SELECT count(*)
-    FROM py_tracebacks t WHERE t.id = k.py_traceback)")" 0 \
-    "every stack's traceback has py_depth rows"
+    FROM py_frames f WHERE f.stack_id = k.id)")" 0 \
+    "every stack's traceback has py_depth frames"
+# The module's call of make(), the outermost frame of the tracebacks of every allocation that
+# make() and its list comprehension made, is stored once.
+is "$(q "$T/plain.db" "SELECT count(*), (SELECT count(DISTINCT f.stack_id) > 2 FROM py_frames f
+    WHERE f.code_id = t.code_id AND f.line = t.line) FROM py_tracebacks t JOIN py_code c
+    ON c.id = t.code_id WHERE t.parent IS NULL AND c.name = '<module>'
+    AND c.filename LIKE '%capture.py' AND t.line = $(ln make)")" "1 1" \
+    "a call that tracebacks share is one row"
+# A damaged tree, a traceback whose caller is itself: an error, not a walk without end.
+cp "$T/plain.db" "$T/loop.db"
+sqlite3 "$T/loop.db" "UPDATE py_tracebacks SET parent = id WHERE id = 2"
+"$HEAPSCOPE" top "$T/loop.db" >"$T/loop.out" 2>"$T/loop.err"
+is "$? $(cat "$T/loop.err")" \
+    "1 heapscope: top: \"$T/loop.db\": py_tracebacks: row 2 is out of order or has a bad parent" \
+    "a traceback that is its own caller is refused"
 is "$(at "$T/plain.db" deep 233 obj)" 7 "7 objects at the end of a 30-deep recursion"
 # The stacks of those 7 blocks, and the line of each one's frame at level $2.
 deep_frames() {

@@ -25,7 +25,7 @@ def worker(out):
     out.extend(bytes(400) for i in range(1000))  # tag:thread
 
 
-objs = make()
+objs = make()  # tag:make
 items = [None] * 1000  # tag:list
 nested = deep(30)
 from_gen = list(gen())
