@@ -1538,18 +1538,36 @@ stats_group_traceback(const struct stats *s, const struct stats_group *g, const 
 	return text;
 }
 
+/*
+ * Prints FILE, LINE and FUNCTION as the JSON members file, line and function, each after a
+ * comma; NULL and a line of 0 (unknown) print as null.
+ */
+static void
+stats_print_json_location(const char *file, int line, const char *function)
+{
+	fputs(", \"file\": ", stdout);
+	json_string(stdout, file);
+	if (line > 0)
+		printf(", \"line\": %d", line);
+	else
+		fputs(", \"line\": null", stdout);
+	fputs(", \"function\": ", stdout);
+	json_string(stdout, function);
+}
+
 /* Prints the Python frame PF as the JSON members file, line and function, each after a comma. */
 static void
 stats_print_json_pyframe(const struct py_frame *pf)
 {
-	fputs(", \"file\": ", stdout);
-	json_string(stdout, pf->code->filename);
-	if (pf->line > 0)
-		printf(", \"line\": %d", pf->line);
-	else
-		fputs(", \"line\": null", stdout);
-	fputs(", \"function\": ", stdout);
-	json_string(stdout, pf->code->name);
+	stats_print_json_location(pf->code->filename, pf->line, pf->code->name);
+}
+
+/* stats_print_json_pyframe for the inline level L of a native frame (NULL: unknown). */
+static void
+stats_print_json_level(const struct sym_level *l)
+{
+	stats_print_json_location(l != NULL ? l->file : NULL, l != NULL ? l->line : 0,
+	    l != NULL ? l->function : NULL);
 }
 
 /*
@@ -1577,15 +1595,9 @@ stats_print_json_traceback(const struct stats *s, const struct stats_group *g)
 		n = f->nlevels > 0 ? f->nlevels : 1;
 		for (i = 0; i < n; i++) {
 			l = stats_level(f, i);
-			printf("%s{\"python\": false, \"file\": ", first ? "" : ", ");
+			printf("%s{\"python\": false", first ? "" : ", ");
 			first = 0;
-			json_string(stdout, l != NULL ? l->file : NULL);
-			if (l != NULL && l->line > 0)
-				printf(", \"line\": %d", l->line);
-			else
-				fputs(", \"line\": null", stdout);
-			fputs(", \"function\": ", stdout);
-			json_string(stdout, l != NULL ? l->function : NULL);
+			stats_print_json_level(l);
 			fputs(", \"module\": ", stdout);
 			json_string(stdout, f->module != NULL ? f->module->path : NULL);
 			printf(", \"offset\": %lld, \"inlined\": %s}", (long long)f->offset,
@@ -1621,14 +1633,7 @@ stats_print_json_key(const struct stats *s, const struct stats_group *g)
 	}
 	switch (s->by) {
 	case STATS_LINENO:
-		fputs(", \"file\": ", stdout);
-		json_string(stdout, l != NULL ? l->file : NULL);
-		if (l != NULL && l->line > 0)
-			printf(", \"line\": %d", l->line);
-		else
-			fputs(", \"line\": null", stdout);
-		fputs(", \"function\": ", stdout);
-		json_string(stdout, l != NULL ? l->function : NULL);
+		stats_print_json_level(l);
 		break;
 	case STATS_FILENAME:
 		fputs(", \"file\": ", stdout);
