@@ -1440,6 +1440,13 @@ unwind_thread_stats(const struct unwind_thread *ut, struct unwind_stats *st)
 	*st = ut->stats;
 }
 
+/* Returns MAX, the frames a caller asks to capture, within 1 .. UNWIND_MAX_DEPTH. */
+static inline int
+unwind_limit(int max)
+{
+	return max > UNWIND_MAX_DEPTH ? UNWIND_MAX_DEPTH : max < 1 ? 1 : max;
+}
+
 /*
  * Starts a capture with the rule cache for the hook frame F: marks UT busy and reads the cache's
  * generation into *GEN.  Returns 0, or -1 if the rule cache cannot be used now (a flush under
@@ -1491,10 +1498,7 @@ unwind_capture(struct unwind_thread *ut, void *fp, uintptr_t *pcs, int max, uint
 	int			 c, i, k, n, p, ok_below, bad_at, matched = 0, truncated = 0;
 	int			 copied = 0;
 
-	if (max > UNWIND_MAX_DEPTH)
-		max = UNWIND_MAX_DEPTH;
-	if (max < 1)
-		max = 1;
+	max = unwind_limit(max);
 	if (ut == NULL || ut->busy)
 		return unwind_slow(f, pcs, max, hash);
 	c = unwind_begin(ut, f, &gen);
@@ -1621,10 +1625,7 @@ unwind_shallow(struct unwind_thread *ut, void *fp, uintptr_t *pcs, int max, uint
 	unsigned long		 gen;
 	int			 n = 0, i;
 
-	if (max > UNWIND_MAX_DEPTH)
-		max = UNWIND_MAX_DEPTH;
-	if (max < 1)
-		max = 1;
+	max = unwind_limit(max);
 	if (ut == NULL || ut->busy)
 		return unwind_slow(f, pcs, max, hash);
 	if (unwind_begin(ut, f, &gen) != 0)
