@@ -178,13 +178,7 @@ struct block {
 	uint32_t next;		/* next index in the bucket chain or free list, 0 = none */
 };
 #define TABLE_SHARDS 64
-struct shard;
-struct shard *table_lock(uintptr_t addr);
-void table_prefetch(uintptr_t addr);
-void table_prefetch_bucket(uintptr_t addr);
-void table_unlock(struct shard *);
-int table_insert(struct shard *, const struct block *, char **cause);
-int table_remove(struct shard *, uintptr_t addr, struct block *out);
+/* The allocation path's operations on the table are in table.h. */
 void table_lock_all(void);
 void table_unlock_all(void);
 /* Copies every live block to OUT (room for table_count()); caller holds the world lock. */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "table.h"
 #include "unwind.h"
 
 #define BLOCK_SIZE_MAX ((1ull << 40) - 1)

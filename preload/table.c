@@ -1,21 +1,7 @@
 /*
- * The table of live heap blocks: what every traced allocation left behind and no free has yet
- * taken back.  It is split into TABLE_SHARDS shards by address region (table_shard_of), so that
- * threads allocating at the same time rarely meet on a lock.  Each shard is a chained hash table:
- *
- *	ba->slot[hash & ba->mask] -> index of the first block -> block.next -> ... -> 0
- *
- * Blocks live in one array per shard, grown with mremap (entries may move: they are only touched
- * under the shard lock); index 0 is never used, so 0 means "none".  Bucket arrays are read
- * without the lock by table_prefetch(), so a replaced one is never unmapped (the old ones add up
- * to less than the current one).  Freed entries are chained
- * on a free list through next, with addr == 0.  Inserts go to the front of their chain without
- * looking for an older entry of the same address (that would cost a cache miss per entry): if a
- * free ever went unseen, the stale entry stays behind the new one, and lookups find the newest.
- * Invariants, per shard:
- *	count == number of entries with addr != 0 == number reachable from buckets
- *	count <= ba->mask + 1 (the bucket array doubles first)
- *	used == 1 + count + length of the free list
+ * The table of live heap blocks, its layout and its operations on the allocation path are in
+ * table.h; here are the rest: growing a shard, the world lock, and copying every block out for a
+ * snapshot.
  */
 #include "config.h"
 
@@ -24,26 +10,11 @@
 #include <string.h>
 
 #include "internal.h"
+#include "table.h"
 
 #define TABLE_MIN_BUCKETS 64
 
-/* A bucket array: its size travels with it, so a reader without the lock sees a matching pair. */
-struct bucket_array {
-	uint32_t mask;		/* buckets - 1, buckets a power of two */
-	uint32_t slot[];	/* first block index per bucket, 0 = empty */
-};
-
-struct shard {
-	hs_spin lock;		/* guards everything below but ba's readers in table_prefetch */
-	uint32_t count;		/* live blocks */
-	struct bucket_array *_Atomic ba;	/* the buckets, NULL until the first insert */
-	struct block *blocks;	/* entries, [0] unused */
-	uint32_t used;		/* entries handed out, including [0] */
-	uint32_t cap;		/* entries mapped */
-	uint32_t free_head;	/* first free entry, 0 = none */
-} __attribute__((aligned(64)));
-
-static struct shard shards[TABLE_SHARDS];
+struct shard table_shards[TABLE_SHARDS];
 
 /* Waits for a spin lock that another thread holds, yielding the CPU if it waits long. */
 void
@@ -59,26 +30,6 @@ spin_wait(hs_spin *s)
 				sched_yield();
 		}
 	} while (atomic_exchange_explicit(&s->locked, 1, memory_order_acquire));
-}
-
-/* Mixes an address into a hash whose low bits pick the bucket. */
-static inline uint64_t
-table_hash(uintptr_t addr)
-{
-	uint64_t h = (uint64_t)(addr >> 4) * 0x9e3779b97f4a7c15ull;
-
-	return h ^ (h >> 32);
-}
-
-/*
- * Returns the shard of an address: a hash of its 64 MiB region.  Allocators hand each thread
- * memory from regions of its own (glibc's per-thread arenas are 64 MiB-aligned heaps), so
- * threads mostly work in different shards and their locks and buckets stay in their own caches.
- */
-static inline struct shard *
-table_shard_of(uintptr_t addr)
-{
-	return &shards[((uint64_t)(addr >> 26) * 0x9e3779b97f4a7c15ull) >> 58];
 }
 
 /* Re-chains every live entry of SH into a bucket array twice as large; -1 if out of memory. */
@@ -102,124 +53,34 @@ table_rehash(struct shard *sh)
 	return 0;
 }
 
-/* Takes and returns the lock of the shard that holds (or would hold) ADDR. */
-struct shard *
-table_lock(uintptr_t addr)
-{
-	struct shard *sh = table_shard_of(addr);
-
-	spin_lock(&sh->lock);
-	return sh;
-}
-
 /*
- * Starts loading ADDR's table entry into the cache, without the lock, so that the miss overlaps
- * the caller's other work.  Everything read here may change meanwhile: the bucket array stays
- * mapped (see above) and a prefetch of memory that moved or is gone does no harm.
- */
-void
-table_prefetch(uintptr_t addr)
-{
-	struct shard *sh = table_shard_of(addr);
-	struct bucket_array *ba = atomic_load_explicit(&sh->ba, memory_order_acquire);
-	struct block *blocks = sh->blocks;
-
-	if (ba != NULL && blocks != NULL)
-		__builtin_prefetch(&blocks[ba->slot[(uint32_t)table_hash(addr) & ba->mask]]);
-}
-
-/*
- * Starts loading, for writing, the bucket where ADDR's entry will be inserted: for a caller that
- * has other work (the stack) to do before table_insert().  The same rules as table_prefetch().
- */
-void
-table_prefetch_bucket(uintptr_t addr)
-{
-	struct shard *sh = table_shard_of(addr);
-	struct bucket_array *ba = atomic_load_explicit(&sh->ba, memory_order_acquire);
-
-	if (ba != NULL)
-		__builtin_prefetch(&ba->slot[(uint32_t)table_hash(addr) & ba->mask], 1);
-}
-
-/* Releases a shard taken with table_lock(). */
-void
-table_unlock(struct shard *sh)
-{
-	spin_unlock(&sh->lock);
-}
-
-/*
- * Adds a block to SH, which the caller has locked with table_lock(bl->addr).  Returns 0, or -1
- * with *CAUSE set when out of memory.
+ * Makes room in SH, locked, for one more block: doubles its bucket array when the blocks would
+ * outnumber the buckets, and its entries when none is free.  Returns 0, or -1 with *CAUSE set
+ * when out of memory.
  */
 int
-table_insert(struct shard *sh, const struct block *bl, char **cause)
+table_make_room(struct shard *sh, char **cause)
 {
-	uint64_t h = table_hash(bl->addr);
-	struct block *e;
-	uint32_t i, cap, b;
+	uint32_t cap;
 	void *p;
 
 	if ((sh->ba == NULL || sh->count > sh->ba->mask) && table_rehash(sh) != 0)
 		goto nomem;
-	b = (uint32_t)h & sh->ba->mask;
-	if ((i = sh->free_head) != 0)
-		sh->free_head = sh->blocks[i].next;
-	else {
-		if (sh->used == sh->cap) {
-			cap = sh->cap ? sh->cap * 2 : 256;
-			p = mem_grow(sh->blocks, (size_t)sh->cap * sizeof *e,
-			    (size_t)cap * sizeof *e);
-			if (p == NULL || cap < sh->cap)
-				goto nomem;
-			sh->blocks = p;
-			sh->cap = cap;
-			if (sh->used == 0)
-				sh->used = 1;
-		}
-		i = sh->used++;
+	if (sh->free_head == 0 && sh->used == sh->cap) {
+		cap = sh->cap ? sh->cap * 2 : 256;
+		p = mem_grow(sh->blocks, (size_t)sh->cap * sizeof *sh->blocks,
+		    (size_t)cap * sizeof *sh->blocks);
+		if (p == NULL || cap < sh->cap)
+			goto nomem;
+		sh->blocks = p;
+		sh->cap = cap;
+		if (sh->used == 0)
+			sh->used = 1;
 	}
-	e = &sh->blocks[i];
-	*e = *bl;
-	e->next = sh->ba->slot[b];
-	sh->ba->slot[b] = i;
-	sh->count++;
 	return 0;
 nomem:
 	*cause = "out of memory for the block table";
 	return -1;
-}
-
-/*
- * Removes the block at ADDR from SH, which the caller has locked with table_lock(addr), copying
- * it to *OUT.  Returns 1 if it was there, 0 if not (a block allocated before tracing began, or
- * by heapscope itself).
- */
-int
-table_remove(struct shard *sh, uintptr_t addr, struct block *out)
-{
-	uint64_t h = table_hash(addr);
-	uint32_t *link, i;
-	struct block *e;
-
-	if (sh->ba == NULL)
-		return 0;
-	link = &sh->ba->slot[(uint32_t)h & sh->ba->mask];
-	while ((i = *link) != 0) {
-		e = &sh->blocks[i];
-		if (e->addr == addr) {
-			*link = e->next;
-			*out = *e;
-			e->addr = 0;
-			e->next = sh->free_head;
-			sh->free_head = i;
-			sh->count--;
-			return 1;
-		}
-		link = &e->next;
-	}
-	return 0;
 }
 
 /* Takes every shard lock, in index order: the world lock. */
@@ -229,7 +90,7 @@ table_lock_all(void)
 	int i;
 
 	for (i = 0; i < TABLE_SHARDS; i++)
-		spin_lock(&shards[i].lock);
+		spin_lock(&table_shards[i].lock);
 }
 
 /* Releases every shard lock. */
@@ -239,7 +100,7 @@ table_unlock_all(void)
 	int i;
 
 	for (i = TABLE_SHARDS - 1; i >= 0; i--)
-		spin_unlock(&shards[i].lock);
+		spin_unlock(&table_shards[i].lock);
 }
 
 /* Returns the number of live blocks; the caller holds the world lock. */
@@ -250,7 +111,7 @@ table_count(void)
 	int i;
 
 	for (i = 0; i < TABLE_SHARDS; i++)
-		n += shards[i].count;
+		n += table_shards[i].count;
 	return n;
 }
 
@@ -306,12 +167,12 @@ table_copy(struct block *out)
 
 	for (i = 0; i < TABLE_SHARDS; i++) {
 #ifndef NDEBUG
-		table_check(&shards[i]);
+		table_check(&table_shards[i]);
 #endif
-		for (j = 1; j < shards[i].used; j++) {
-			if (shards[i].blocks[j].addr != 0 &&
-			    (py.minor == 0 || !table_shadowed(&shards[i], j)))
-				out[n++] = shards[i].blocks[j];
+		for (j = 1; j < table_shards[i].used; j++) {
+			if (table_shards[i].blocks[j].addr != 0 &&
+			    (py.minor == 0 || !table_shadowed(&table_shards[i], j)))
+				out[n++] = table_shards[i].blocks[j];
 		}
 	}
 	return n;
