@@ -28,6 +28,8 @@
 #define HS_TLS __attribute__((tls_model("initial-exec")))
 #define HS_LIKELY(x) __builtin_expect(!!(x), 1)
 #define HS_UNLIKELY(x) __builtin_expect(!!(x), 0)
+/* For a static function of the allocation path that has more than one caller: no call there. */
+#define HS_ALWAYS_INLINE __attribute__((always_inline))
 
 /* Lifetime histogram: bucket b counts lifetimes in [2^b, 2^(b+1)) ns; the last is open-ended. */
 #define HS_HIST 48
@@ -159,7 +161,27 @@ struct thread {
 };
 void site_counts_add(struct site_counts *to, const struct site_counts *c);
 struct thread *thread_self(void);
-struct site_counts *thread_site(struct thread *, uint32_t stack);
+struct site_counts *thread_site_add(struct thread *, uint32_t stack);
+
+/*
+ * Returns T's counters for the site STACK, creating them at zero (thread_site_add); NULL if out
+ * of memory.  The caller holds a shard lock and T is its own thread (or the world lock, for
+ * retired).  Inline: every birth and death on the allocation path comes here.
+ */
+static inline struct site_counts *
+thread_site(struct thread *t, uint32_t stack)
+{
+	uint32_t mask = t->site_cap - 1, i = (stack * 0x9e3779b1u) & mask;
+
+	if (HS_LIKELY(t->site_cap != 0)) {
+		while (t->site_slots[i].stack != 0) {
+			if (t->site_slots[i].stack == stack)
+				return &t->site_vals[t->site_slots[i].index];
+			i = (i + 1) & mask;
+		}
+	}
+	return thread_site_add(t, stack);
+}
 void thread_init(void);
 pid_t thread_tid(uint32_t id);
 void thread_atfork_child(void);

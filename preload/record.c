@@ -28,7 +28,7 @@ record_bucket(uint64_t birth, uint64_t now)
 }
 
 /* Counts the death of block B, which lived until NOW, against thread T; T's shard lock is held. */
-static inline void
+static inline HS_ALWAYS_INLINE void
 record_death(struct thread *t, const struct block *b, uint64_t now)
 {
 	struct site_counts *c;
@@ -66,7 +66,7 @@ record_site(struct thread *t, uint32_t stack)
  * Inserts block B and counts its birth against T, under one shard lock.  Fails tracing if out of
  * memory.  OLD, if not NULL, is a block that died at the same moment (realloc's old block).
  */
-static void
+static inline HS_ALWAYS_INLINE void
 record_birth(struct thread *t, const struct block *b, const struct block *old)
 {
 	struct site_counts *c;
@@ -111,7 +111,7 @@ record_stack(struct thread *t, void *fp, int domain)
 }
 
 /* Fills in a new block's record; returns 0, or -1 if tracing failed. */
-static int
+static inline HS_ALWAYS_INLINE int
 record_make(struct thread **tp, struct block *b, void *p, size_t size, void *fp, int domain)
 {
 	struct thread *t;

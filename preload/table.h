@@ -17,8 +17,8 @@
  *	count <= ba->mask + 1 (the bucket array doubles first)
  *	used == 1 + count + length of the free list
  *
- * The operations of the allocation path are defined here, inline, so that each hook computes a
- * block's shard and hash once and copies no block through memory; table.c has the rest.
+ * The operations of the allocation path are defined here, inline, so that a hook that prefetches,
+ * locks and looks up one address computes its shard and hash once; table.c has the rest.
  */
 #ifndef HS_TABLE_H
 #define HS_TABLE_H

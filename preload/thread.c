@@ -182,19 +182,14 @@ thread_grow(struct thread *t)
 }
 
 /*
- * Returns T's counters for the site STACK, creating them at zero; NULL if out of memory.  The
- * caller holds a shard lock and T is its own thread (or the world lock, for retired).
+ * Creates T's counters for the site STACK, which has none, at zero, and returns them; NULL if out
+ * of memory.  The same caller as thread_site().
  */
 struct site_counts *
-thread_site(struct thread *t, uint32_t stack)
+thread_site_add(struct thread *t, uint32_t stack)
 {
 	uint32_t i;
 
-	if (HS_LIKELY(t->site_cap != 0)) {
-		i = thread_slot(t->site_slots, t->site_cap, stack);
-		if (HS_LIKELY(t->site_slots[i].stack == stack))
-			return &t->site_vals[t->site_slots[i].index];
-	}
 	if ((t->site_count + 1) * 2 > t->site_cap && thread_grow(t) != 0)
 		return NULL;
 	i = thread_slot(t->site_slots, t->site_cap, stack);
