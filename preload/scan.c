@@ -1997,6 +1997,38 @@ scan_components(uint8_t *state, int gcview, uint32_t *idx, uint32_t *low, uint32
 	return ncomp;
 }
 
+/* The edges a spread of marks follows (scan_spread). */
+enum {
+	SCAN_FOLLOW_START,	/* start pointers only */
+	SCAN_FOLLOW_ANY,	/* any pointer */
+	SCAN_FOLLOW_GC		/* the gc's edges (scan_gc_edge) */
+};
+
+/*
+ * Marks TO every block whose MARK is CL_UNREACHED that the TOP blocks on STACK lead to along the
+ * edges FOLLOW names, and so on from those.  STACK has room for work.n entries, and no block is
+ * on it twice: a block goes on it when its mark changes.
+ */
+static void
+scan_spread(uint8_t *mark, uint32_t *stack, size_t top, uint8_t to, int follow)
+{
+	size_t e;
+	uint32_t u, v;
+
+	while (top > 0) {
+		u = stack[--top];
+		for (e = work.edge_first[u]; e < work.edge_first[u + 1]; e++) {
+			v = work.edge_to[e];
+			if (mark[v] != CL_UNREACHED ||
+			    (follow == SCAN_FOLLOW_START && (work.edge_off[e] & 1)) ||
+			    (follow == SCAN_FOLLOW_GC && !scan_gc_edge(u, e)))
+				continue;
+			mark[v] = to;
+			stack[top++] = v;
+		}
+	}
+}
+
 /*
  * CPython's gc on the conservative edges: an object whose ob_refcnt exceeds the words of heap
  * blocks equal to its address (GC headers left out) is referenced from outside the heap, so
@@ -2009,8 +2041,7 @@ scan_components(uint8_t *state, int gcview, uint32_t *idx, uint32_t *low, uint32
 static size_t
 scan_py_gc(uint8_t *gc, uint32_t *stack)
 {
-	size_t i, e, top = 0, ngarbage = 0;
-	uint32_t u, v;
+	size_t i, top = 0, ngarbage = 0;
 	int root;
 
 	for (i = 0; i < work.n; i++) {
@@ -2025,16 +2056,7 @@ scan_py_gc(uint8_t *gc, uint32_t *stack)
 			stack[top++] = i;
 		}
 	}
-	while (top > 0) {
-		u = stack[--top];
-		for (e = work.edge_first[u]; e < work.edge_first[u + 1]; e++) {
-			v = work.edge_to[e];
-			if (gc[v] == CL_UNREACHED && scan_gc_edge(u, e)) {
-				gc[v] = CL_REACHED;
-				stack[top++] = v;
-			}
-		}
-	}
+	scan_spread(gc, stack, top, CL_REACHED, SCAN_FOLLOW_GC);
 	for (i = 0; i < work.n; i++)
 		ngarbage += gc[i] == CL_UNREACHED;
 	return ngarbage;
@@ -2086,7 +2108,7 @@ scan_classify(struct snap_data *d)
 	size_t n = work.n, i, e, top, nu = 0, ng = 0, ncomp = 0, ngcomp = 0, nue = 0, ncalls = 0;
 	uint32_t *stack = NULL, *idx = NULL, *low = NULL, *comp = NULL, *cycle_no = NULL;
 	uint32_t *gcomp = NULL, *gcycle_no = NULL;
-	uint32_t u, v, ncycles = 0, ngcycles = 0;
+	uint32_t u, ncycles = 0, ngcycles = 0;
 	uint8_t *state = NULL, *cflags = NULL, *gc = NULL, *gcflags = NULL;
 	struct scan_call *calls = NULL;
 	struct scan_verdict *out;
@@ -2108,42 +2130,16 @@ scan_classify(struct snap_data *d)
 			stack[top++] = i;
 		}
 	}
-	while (top > 0) {
-		u = stack[--top];
-		for (e = work.edge_first[u]; e < work.edge_first[u + 1]; e++) {
-			v = work.edge_to[e];
-			if (!(work.edge_off[e] & 1) && state[v] != CL_REACHED) {
-				state[v] = CL_REACHED;
-				stack[top++] = v;
-			}
-		}
-	}
+	scan_spread(state, stack, top, CL_REACHED, SCAN_FOLLOW_START);
 	/* Possibly: whatever else roots or reachable blocks lead to, along any pointer. */
-	for (i = 0; i < n; i++) {
-		if (state[i] == CL_UNREACHED && (work.flags[i] & SCAN_ROOT_INTERIOR)) {
+	for (i = top = 0; i < n; i++) {
+		if (state[i] == CL_UNREACHED && (work.flags[i] & SCAN_ROOT_INTERIOR))
 			state[i] = CL_POSSIBLY;
-			stack[top++] = i;
-		}
-		if (state[i] != CL_REACHED)
+		else if (state[i] != CL_REACHED)
 			continue;
-		for (e = work.edge_first[i]; e < work.edge_first[i + 1]; e++) {
-			v = work.edge_to[e];
-			if (state[v] == CL_UNREACHED) {
-				state[v] = CL_POSSIBLY;
-				stack[top++] = v;
-			}
-		}
+		stack[top++] = i;
 	}
-	while (top > 0) {
-		u = stack[--top];
-		for (e = work.edge_first[u]; e < work.edge_first[u + 1]; e++) {
-			v = work.edge_to[e];
-			if (state[v] == CL_UNREACHED) {
-				state[v] = CL_POSSIBLY;
-				stack[top++] = v;
-			}
-		}
-	}
+	scan_spread(state, stack, top, CL_POSSIBLY, SCAN_FOLLOW_ANY);
 	for (i = 0; i < n; i++)
 		nu += state[i] == CL_UNREACHED;
 
