@@ -208,13 +208,8 @@ mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 		return real_mmap(addr, len, prot, flags, fd, off);
 	hs_busy = 1;
 	p = real_mmap(addr, len, prot, flags, fd, off);
-	if (p != MAP_FAILED) {
-		struct thread *t = thread_self();
-		uint32_t stack;
-
-		if (t != NULL && (stack = record_stack(t, __builtin_frame_address(0), PY_NONE)) != 0)
-			map_add((uintptr_t)p, len, prot, flags, stack, 0);
-	}
+	if (p != MAP_FAILED)
+		record_map(p, len, prot, flags, __builtin_frame_address(0), 0);
 	hs_busy = 0;
 	return p;
 }

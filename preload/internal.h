@@ -289,9 +289,9 @@ void hooks_own_thread(void);
 int hooks_enter(int on);
 
 /* record.c: what the hooks record. */
-uint32_t record_stack(struct thread *, void *fp, int domain);
 void record_alloc(void *p, size_t size, void *fp);
 void record_alloc_py(void *p, size_t size, void *fp, int domain);
+void record_map(void *p, size_t len, int prot, int flags, void *fp, int pyarena);
 void record_free(void *p);	/* and frees it */
 void record_free_with(void *p, void (*release)(void *ctx, void *p), void *ctx);
 int record_realloc_begin(void *p, struct block *old);

@@ -523,8 +523,6 @@ py_free(void *ctx, void *p)
 static void *
 py_arena_alloc(void *ctx, size_t size)
 {
-	struct thread *t;
-	uint32_t stack;
 	int was;
 	void *p;
 
@@ -532,10 +530,9 @@ py_arena_alloc(void *ctx, size_t size)
 	if (size != ARENA_SIZE || atomic_load(&hs_state) != HS_ON)
 		return py_arena_orig.alloc(py_arena_orig.ctx, size);
 	was = hooks_enter(1);
-	if ((p = py_arena_orig.alloc(py_arena_orig.ctx, size)) != NULL && (t = thread_self()) != NULL &&
-	    (stack = record_stack(t, __builtin_frame_address(0), PY_NONE)) != 0)
-		map_add((uintptr_t)p, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-		    stack, 1);
+	if ((p = py_arena_orig.alloc(py_arena_orig.ctx, size)) != NULL)
+		record_map(p, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		    __builtin_frame_address(0), 1);
 	hooks_enter(was);
 	return p;
 }

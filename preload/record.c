@@ -92,7 +92,7 @@ record_birth(struct thread *t, const struct block *b, const struct block *old)
  * Captures the stack of the hook whose frame is FP, with the Python traceback of a block of
  * CPython allocator DOMAIN (PY_NONE for none); returns its id, or 0 with tracing failed.
  */
-uint32_t
+static uint32_t
 record_stack(struct thread *t, void *fp, int domain)
 {
 	uint64_t hash;
@@ -145,6 +145,20 @@ record_alloc_py(void *p, size_t size, void *fp, int domain)
 
 	if (record_make(&t, &b, p, size, fp, domain) == 0)
 		record_birth(t, &b, NULL);
+}
+
+/*
+ * Records the mapping of LEN bytes at P that the hook whose frame is FP made (PYARENA: a
+ * pymalloc arena, else an mmap) with PROT and FLAGS.
+ */
+void
+record_map(void *p, size_t len, int prot, int flags, void *fp, int pyarena)
+{
+	struct thread *t;
+	uint32_t stack;
+
+	if ((t = thread_self()) != NULL && (stack = record_stack(t, fp, PY_NONE)) != 0)
+		map_add((uintptr_t)p, len, prot, flags, stack, pyarena);
 }
 
 /* Frees P: with RELEASE(CTX, P), or with real_free if RELEASE is NULL. */
