@@ -1616,32 +1616,26 @@ void
 stats_print_json_key(const struct stats *s, const struct stats_group *g)
 {
 	const struct sym_level *l = g->frame != NULL ? stats_level(g->frame, g->level) : NULL;
+	const char *file = l != NULL ? l->file : NULL, *function = l != NULL ? l->function : NULL;
+	int line = l != NULL ? l->line : 0;
 
-	printf(", \"python\": %s", g->pyframe != NULL ? "true" : "false");
-	if (g->pyframe != NULL && s->by != STATS_TRACEBACK) {
-		/* The members the key's kind has: all three by lineno. */
-		if (s->by == STATS_LINENO) {
-			stats_print_json_pyframe(g->pyframe);
-		} else if (s->by == STATS_FILENAME) {
-			fputs(", \"file\": ", stdout);
-			json_string(stdout, g->pyframe->code->filename);
-		} else {
-			fputs(", \"function\": ", stdout);
-			json_string(stdout, g->pyframe->code->name);
-		}
-		return;
+	if (g->pyframe != NULL) {
+		file = g->pyframe->code->filename;
+		line = g->pyframe->line;
+		function = g->pyframe->code->name;
 	}
+	printf(", \"python\": %s", g->pyframe != NULL ? "true" : "false");
 	switch (s->by) {
 	case STATS_LINENO:
-		stats_print_json_level(l);
+		stats_print_json_location(file, line, function);
 		break;
 	case STATS_FILENAME:
 		fputs(", \"file\": ", stdout);
-		json_string(stdout, l != NULL ? l->file : NULL);
+		json_string(stdout, file);
 		break;
 	case STATS_FUNCTION:
 		fputs(", \"function\": ", stdout);
-		json_string(stdout, l != NULL ? l->function : NULL);
+		json_string(stdout, function);
 		break;
 	case STATS_TRACEBACK:
 		fputs(", \"traceback\": ", stdout);
