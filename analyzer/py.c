@@ -38,6 +38,8 @@ struct pytab {
 	struct arena	  arena;	/* codes' strings, frames */
 };
 
+static struct py_frame *pytab_frame(struct pytab *, int64_t, int, char **);
+
 /* Returns the hash of the frame of code CODE_ID at LINE. */
 static uint64_t
 pytab_hash(int64_t code_id, int line)
@@ -216,7 +218,7 @@ pytab_grow(struct pytab *t)
  * Returns the frame of T for code CODE_ID at LINE, the same struct for the same pair; NULL with
  * *CAUSE set if py_code has no such code (a damaged database).
  */
-struct py_frame *
+static struct py_frame *
 pytab_frame(struct pytab *t, int64_t code_id, int line, char **cause)
 {
 	const struct py_code *code;

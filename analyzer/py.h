@@ -27,7 +27,6 @@ struct py_frame {
 
 int			 pytab_open(struct db *, struct pytab **, char **);
 void			 pytab_close(struct pytab *);
-struct py_frame		*pytab_frame(struct pytab *, int64_t, int, char **);
 struct py_frame		*pytab_traceback(const struct pytab *, int64_t, int64_t *);
 
 #endif
