@@ -27,6 +27,7 @@
 
 #include "db.h"
 #include "lost.h"
+#include "py.h"
 #include "stats.h"
 
 /* One loss record: the leaked blocks of one kind, outside cycles, of one group of sites. */
@@ -402,38 +403,33 @@ leaks_print_records(struct lost *l, int json)
 }
 
 /*
- * Prints the Python traceback of stack STACK_ID with TB (leaks_prepare_py_traceback's, the
- * most recent call first): as text lines after INDENT, or as a JSON array of {"file", "line",
- * "function"}.  Returns an SQLite result code, SQLITE_DONE if all went well.
+ * Prints the Python traceback TB of PY (the most recent call first; 0 or a NULL PY: none): as
+ * text lines after INDENT, or as a JSON array of {"file", "line", "function"}.
  */
-static int
-leaks_print_py_traceback(sqlite3_stmt *tb, int64_t stack_id, int json, const char *indent)
+static void
+leaks_print_py_traceback(const struct pytab *py, int64_t tb, int json, const char *indent)
 {
-	int rc, n = 0;
+	const struct py_frame *pf;
+	int n = 0;
 
-	sqlite3_reset(tb);
-	sqlite3_bind_int64(tb, 1, stack_id);
 	if (json)
 		fputs("[", stdout);
-	while ((rc = sqlite3_step(tb)) == SQLITE_ROW) {
+	for (; py != NULL && tb != 0 && (pf = pytab_traceback(py, tb, &tb)) != NULL; n++) {
 		if (json) {
 			fputs(n > 0 ? ", {\"file\": " : "{\"file\": ", stdout);
-			json_string(stdout, (const char *)sqlite3_column_text(tb, 0));
-			printf(", \"line\": %d, \"function\": ", sqlite3_column_int(tb, 2));
-			json_string(stdout, (const char *)sqlite3_column_text(tb, 1));
+			json_string(stdout, pf->code->filename);
+			printf(", \"line\": %d, \"function\": ", pf->line);
+			json_string(stdout, pf->code->name);
 			fputs("}", stdout);
 		} else {
-			printf("%sFile \"%s\", line %d, in %s\n", indent,
-			    (const char *)sqlite3_column_text(tb, 0), sqlite3_column_int(tb, 2),
-			    (const char *)sqlite3_column_text(tb, 1));
+			printf("%sFile \"%s\", line %d, in %s\n", indent, pf->code->filename,
+			    pf->line, pf->code->name);
 		}
-		n++;
 	}
 	if (json)
 		fputs("]", stdout);
 	else if (n == 0)
 		printf("%s(no Python traceback)\n", indent);
-	return rc;
 }
 
 /* Prints a count or NULL of column COL of STMT as JSON. */
@@ -446,18 +442,6 @@ leaks_print_json_int(sqlite3_stmt *stmt, int col)
 		printf("%lld", (long long)sqlite3_column_int64(stmt, col));
 }
 
-/* Prepares the query of a stack's Python traceback (?1: the stack), for leaks_print_py_traceback. */
-static sqlite3_stmt *
-leaks_prepare_py_traceback(struct lost *l, char **cause)
-{
-	return db_prepare(l->db, "WITH RECURSIVE tb(level, id) AS (SELECT 0, py_traceback"
-	    " FROM stacks WHERE id = ?1 UNION ALL SELECT tb.level + 1, t.parent FROM tb"
-	    " JOIN py_tracebacks AS t ON t.id = tb.id WHERE t.parent IS NOT NULL)"
-	    " SELECT c.filename, c.name, t.line FROM tb"
-	    " JOIN py_tracebacks AS t ON t.id = tb.id JOIN py_code AS c ON c.id = t.code_id"
-	    " ORDER BY tb.level", cause);
-}
-
 /*
  * Prints the Python garbage cycles of the snapshot of L, largest first, each with its blocks by
  * address (type, refcount, references found, traceback), as text or as the members of the JSON
@@ -466,22 +450,24 @@ leaks_prepare_py_traceback(struct lost *l, char **cause)
 static int
 leaks_print_py_cycles(struct lost *l, int json, char **cause)
 {
-	sqlite3_stmt *cycles, *members = NULL, *tb = NULL;
+	const struct pytab *py = l->src != NULL ? l->src->py : NULL;
+	sqlite3_stmt *cycles, *members;
 	int64_t rank = 0;
-	int rc, mrc = SQLITE_DONE, first;
+	int rc = SQLITE_DONE, first;
 
 	cycles = lost_preparef(l, cause, "SELECT b.py_cycle_id, sum(b.size), count(*), count(b.py_type)"
 	    " FROM blocks AS b WHERE b.snapshot_id = ?1 AND b.py_cycle_id IS NOT NULL AND %s"
 	    " GROUP BY 1 ORDER BY 2 DESC, 1", l->kept);
 	if (cycles == NULL)
 		return -1;
-	members = lost_prepare(l, "SELECT b.address, b.size, b.stack_id, b.py_type, b.py_refcnt,"
-	    " b.py_refs FROM blocks AS b WHERE b.snapshot_id = ?1 AND b.py_cycle_id = ?4"
-	    " ORDER BY b.address", cause);
-	tb = leaks_prepare_py_traceback(l, cause);
-	if (members == NULL || tb == NULL)
-		goto fail;
-	while ((rc = sqlite3_step(cycles)) == SQLITE_ROW) {
+	members = lost_prepare(l, "SELECT b.address, b.size, s.py_traceback, b.py_type, b.py_refcnt,"
+	    " b.py_refs FROM blocks AS b LEFT JOIN stacks AS s ON s.id = b.stack_id"
+	    " WHERE b.snapshot_id = ?1 AND b.py_cycle_id = ?4 ORDER BY b.address", cause);
+	if (members == NULL) {
+		sqlite3_finalize(cycles);
+		return -1;
+	}
+	while (rc == SQLITE_DONE && (rc = sqlite3_step(cycles)) == SQLITE_ROW) {
 		rank++;
 		if (json) {
 			printf("%s\n  {\"id\": %lld, \"blocks\": %lld, \"bytes\": %lld,"
@@ -499,7 +485,7 @@ leaks_print_py_cycles(struct lost *l, int json, char **cause)
 		}
 		sqlite3_reset(members);
 		sqlite3_bind_int64(members, 4, sqlite3_column_int64(cycles, 0));
-		for (first = 1; (mrc = sqlite3_step(members)) == SQLITE_ROW; first = 0) {
+		for (first = 1; (rc = sqlite3_step(members)) == SQLITE_ROW; first = 0) {
 			if (json) {
 				printf("%s\n    {\"address\": %lld, \"size\": %lld, \"type\": ",
 				    first ? "" : ",", (long long)sqlite3_column_int64(members, 0),
@@ -523,36 +509,22 @@ leaks_print_py_cycles(struct lost *l, int json, char **cause)
 				    (unsigned long long)sqlite3_column_int64(members, 0),
 				    (long long)sqlite3_column_int64(members, 1));
 			}
-			if ((rc = leaks_print_py_traceback(tb, sqlite3_column_int64(members, 2), json,
-			    "    ")) != SQLITE_DONE)
-				break;
+			leaks_print_py_traceback(py, sqlite3_column_int64(members, 2), json, "    ");
 			if (json)
 				fputs("}", stdout);
 		}
-		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-			break;
-		if (mrc != SQLITE_DONE) {
-			rc = mrc;
-			break;
-		}
-		if (json)
+		if (json && rc == SQLITE_DONE)
 			fputs(first ? "]}" : "\n   ]}", stdout);
 	}
+	sqlite3_finalize(cycles);
+	sqlite3_finalize(members);
 	if (rc != SQLITE_DONE) {
 		*cause = db_cause(l->db, rc);
-		goto fail;
+		return -1;
 	}
 	if (json && rank > 0)
 		fputs("\n ", stdout);
-	sqlite3_finalize(cycles);
-	sqlite3_finalize(members);
-	sqlite3_finalize(tb);
 	return 0;
-fail:
-	sqlite3_finalize(cycles);
-	sqlite3_finalize(members);
-	sqlite3_finalize(tb);
-	return -1;
 }
 
 /*
@@ -563,19 +535,16 @@ fail:
 static int
 leaks_print_py_leaked(struct lost *l, int json, char **cause)
 {
-	sqlite3_stmt *objs, *tb;
+	const struct pytab *py = l->src != NULL ? l->src->py : NULL;
+	sqlite3_stmt *objs;
 	int rc, n = 0;
 
-	objs = lost_preparef(l, cause, "SELECT b.address, b.py_type, b.py_refcnt, b.py_refs, b.stack_id"
-	    " FROM blocks AS b WHERE b.snapshot_id = ?1 AND " LOST_PY_LEAKED " AND %s"
+	objs = lost_preparef(l, cause, "SELECT b.address, b.py_type, b.py_refcnt, b.py_refs,"
+	    " s.py_traceback FROM blocks AS b LEFT JOIN stacks AS s ON s.id = b.stack_id"
+	    " WHERE b.snapshot_id = ?1 AND " LOST_PY_LEAKED " AND %s"
 	    " ORDER BY b.py_type, b.address", l->kept);
 	if (objs == NULL)
 		return -1;
-	tb = leaks_prepare_py_traceback(l, cause);
-	if (tb == NULL) {
-		sqlite3_finalize(objs);
-		return -1;
-	}
 	while ((rc = sqlite3_step(objs)) == SQLITE_ROW) {
 		if (json) {
 			fputs(n > 0 ? ",\n  {\"type\": " : "\n  {\"type\": ", stdout);
@@ -591,15 +560,12 @@ leaks_print_py_leaked(struct lost *l, int json, char **cause)
 			    (long long)sqlite3_column_int64(objs, 2),
 			    (long long)sqlite3_column_int64(objs, 3));
 		}
-		if ((rc = leaks_print_py_traceback(tb, sqlite3_column_int64(objs, 4), json,
-		    "  ")) != SQLITE_DONE)
-			break;
+		leaks_print_py_traceback(py, sqlite3_column_int64(objs, 4), json, "  ");
 		if (json)
 			fputs("}", stdout);
 		n++;
 	}
 	sqlite3_finalize(objs);
-	sqlite3_finalize(tb);
 	if (rc != SQLITE_DONE) {
 		*cause = db_cause(l->db, rc);
 		return -1;
@@ -662,11 +628,12 @@ leaks_print_json(struct lost *l, char **cause)
 		return -1;
 	fputs(l->ncycles > 0 ? "\n ],\n \"leaks\": [" : "],\n \"leaks\": [", stdout);
 	leaks_print_records(l, 1);
+	/* Without Python blocks (l->python 0) both arrays are empty. */
 	fputs("],\n \"python_cycles\": [", stdout);
-	if (leaks_print_py_cycles(l, 1, cause) != 0)
+	if (l->python && leaks_print_py_cycles(l, 1, cause) != 0)
 		return -1;
 	fputs("],\n \"leaked_references\": [", stdout);
-	if (leaks_print_py_leaked(l, 1, cause) != 0)
+	if (l->python && leaks_print_py_leaked(l, 1, cause) != 0)
 		return -1;
 	fputs("]}\n", stdout);
 	return 0;
