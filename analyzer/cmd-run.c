@@ -49,12 +49,13 @@
 #endif
 
 /*
- * The signals the parent handles while it waits, and what it does with them.  The last entry is
- * the snapshot signal (SIGUSR2 unless --signal), filled in by cmd_run_exec, so that
- * `kill -USR2` sent to heapscope reaches the traced command; 0 when there is none.
+ * The signals the parent handles while it waits, and what it does with them: the first
+ * run_nsignals entries.  run_command appends the snapshot signal (SIGUSR2 unless --signal)
+ * into the last, spare entry when it is none of the others, so that `kill -USR2` sent to
+ * heapscope reaches the traced command.
  */
 static struct {
-	int	sig;		/* signal number, 0 = unused entry */
+	int	sig;		/* signal number */
 	int	forward;	/* 1: send it to the child; 0: ignore it */
 } run_signals[] = {
 	{ SIGINT, 0 },
@@ -64,6 +65,7 @@ static struct {
 	{ 0, 1 }
 };
 #define RUN_NSIGNALS (sizeof run_signals / sizeof run_signals[0])
+static size_t run_nsignals;	/* entries in use */
 
 /* The child's pid, for the forwarding handler; 0 while there is none. */
 static volatile sig_atomic_t run_child;
@@ -364,18 +366,25 @@ run_database(const struct run_options *o, pid_t pid)
 	return path;
 }
 
+/* Restores the actions of the signals handled, which SAVED holds. */
+static void
+run_restore(const struct sigaction *saved)
+{
+	size_t i;
+
+	for (i = 0; i < run_nsignals; i++)
+		sigaction(run_signals[i].sig, &saved[i], NULL);
+}
+
 /* In the child: restores the signals, names itself as the target and executes ARGV. */
 static void __attribute__((noreturn))
 run_child_exec(char **argv, const struct run_options *o, const struct sigaction *saved,
     const sigset_t *mask, int fd)
 {
 	char pid[32];
-	size_t i;
 	int error;
 
-	for (i = 0; i < RUN_NSIGNALS; i++)
-		if (run_signals[i].sig != 0)
-			sigaction(run_signals[i].sig, &saved[i], NULL);
+	run_restore(saved);
 	sigprocmask(SIG_SETMASK, mask, NULL);
 	if (!o->follow) {
 		snprintf(pid, sizeof pid, "%ld", (long)getpid());
@@ -439,7 +448,7 @@ run_command(char **command, const struct run_options *opts, struct lost *l,
 	struct run_options o = *opts;
 	struct sigaction act, saved[RUN_NSIGNALS];
 	sigset_t block, mask;
-	const char *library, *env, *spec;
+	const char *library, *env;
 	char *real, *database;
 	pid_t pid;
 	ssize_t n;
@@ -482,26 +491,26 @@ run_command(char **command, const struct run_options *opts, struct lost *l,
 		return CMD_RETURN_ERROR;
 	}
 
-	/* The snapshot signal too, so that it works sent to heapscope as to the command. */
-	spec = o.signal != NULL ? o.signal : getenv("HEAPSCOPE_SIGNAL");
-	snap = spec != NULL && *spec != '\0' ? run_signal_number(spec) : SIGUSR2;
-	for (i = 0; i + 1 < RUN_NSIGNALS; i++) {
+	/*
+	 * The snapshot signal too, so that it works sent to heapscope as to the command
+	 * (run_environment has put --signal in HEAPSCOPE_SIGNAL).
+	 */
+	snap = run_signal_number(run_default(getenv("HEAPSCOPE_SIGNAL"), "USR2"));
+	run_nsignals = RUN_NSIGNALS - 1;	/* all but the spare entry */
+	for (i = 0; i < run_nsignals; i++) {
 		if (run_signals[i].sig == snap) {
 			run_signals[i].forward = 1;
 			snap = 0;
 		}
 	}
-	run_signals[RUN_NSIGNALS - 1].sig = snap > 0 ? snap : 0;
+	if (snap > 0)
+		run_signals[run_nsignals++].sig = snap;
 
 	sigemptyset(&block);
-	for (i = 0; i < RUN_NSIGNALS; i++) {
-		if (run_signals[i].sig != 0)
-			sigaddset(&block, run_signals[i].sig);
-	}
+	for (i = 0; i < run_nsignals; i++)
+		sigaddset(&block, run_signals[i].sig);
 	sigprocmask(SIG_BLOCK, &block, &mask);
-	for (i = 0; i < RUN_NSIGNALS; i++) {
-		if (run_signals[i].sig == 0)
-			continue;
+	for (i = 0; i < run_nsignals; i++) {
 		memset(&act, 0, sizeof act);
 		act.sa_handler = run_signals[i].forward ? run_forward : SIG_IGN;
 		sigemptyset(&act.sa_mask);
@@ -521,9 +530,7 @@ run_command(char **command, const struct run_options *opts, struct lost *l,
 	close(fds[1]);
 	if (pid < 0) {
 		close(fds[0]);
-		for (i = 0; i < RUN_NSIGNALS; i++)
-			if (run_signals[i].sig != 0)
-				sigaction(run_signals[i].sig, &saved[i], NULL);
+		run_restore(saved);
 		*cause = xasprintf("fork: %s", strerror(error));
 		return CMD_RETURN_ERROR;
 	}
@@ -540,9 +547,7 @@ run_command(char **command, const struct run_options *opts, struct lost *l,
 		}
 	}
 	run_child = 0;
-	for (i = 0; i < RUN_NSIGNALS; i++)
-		if (run_signals[i].sig != 0)
-			sigaction(run_signals[i].sig, &saved[i], NULL);
+	run_restore(saved);
 
 	if (n == (ssize_t)sizeof error) {
 		*cause = xasprintf("%s: %s", quote(command[0]), strerror(error));
