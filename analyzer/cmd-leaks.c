@@ -575,28 +575,15 @@ leaks_print_py_leaked(struct lost *l, int json, char **cause)
 	return 0;
 }
 
-/* Prints the line that names SNAP, after WHAT, as "WHAT snapshot ID "LABEL" (...)". */
-static void
-leaks_print_snapshot(const char *what, const struct db_snapshot *snap)
-{
-	char when[64];
-
-	format_time(when, sizeof when, snap->time);
-	printf("%ssnapshot %lld", what, (long long)snap->id);
-	if (snap->label != NULL)
-		printf(" %s", quote(snap->label));
-	printf(" (%s, %s, %.3f s)", snap->trigger, when, snap->elapsed);
-}
-
 /* Prints the report of L as text; returns 0, or -1 with *CAUSE set. */
 static int
 leaks_print_text(struct lost *l, char **cause)
 {
-	leaks_print_snapshot("", &l->snap);
+	db_snapshot_print("", &l->snap);
 	printf(" of %s: %lld B in %lld blocks\n", quote(l->db->path),
 	    (long long)l->snap.live_bytes, (long long)l->snap.live_blocks);
 	if (l->since.id != 0) {
-		leaks_print_snapshot("leaked after ", &l->since);
+		db_snapshot_print("leaked after ", &l->since);
 		fputs(": what was allocated after it\n", stdout);
 	}
 	putchar('\n');

@@ -298,15 +298,11 @@ pools_print_text(const struct pools *p, const struct pools_totals *t,
     const struct db_snapshot *snap)
 {
 	const struct pools_class *k;
-	char when[64], name[64];
+	char name[64];
 	size_t i;
 
-	format_time(when, sizeof when, snap->time);
-	printf("snapshot %lld", (long long)snap->id);
-	if (snap->label != NULL)
-		printf(" %s", quote(snap->label));
-	printf(" (%s, %s, %.3f s): pymalloc of CPython %s\n\n", snap->trigger, when,
-	    snap->elapsed, p->python);
+	db_snapshot_print("", snap);
+	printf(": pymalloc of CPython %s\n\n", p->python);
 	printf("Small block threshold = %d, in %d size classes.\n\n", POOLS_THRESHOLD,
 	    POOLS_NCLASSES);
 	printf("class   size   num pools   blocks in use  avail blocks  requested bytes\n"

@@ -102,16 +102,12 @@ top_print_text(struct stats *s, const struct db_snapshot *snap, size_t shown)
 {
 	struct top_widths w = { 4, 5, 5, 7 };
 	struct top_row *rows;
-	char when[64];
 	size_t nrows = 0, i, ngroups = s->groups.count, nothers = ngroups - shown;
 	int64_t other_bytes = 0, other_blocks = 0;
 
-	format_time(when, sizeof when, snap->time);
-	printf("snapshot %lld", (long long)snap->id);
-	if (snap->label != NULL)
-		printf(" %s", quote(snap->label));
-	printf(" (%s, %s, %.3f s): %lld B in %lld %s%s; top %zu of %zu %s%s\n", snap->trigger,
-	    when, snap->elapsed, (long long)s->total_bytes[0], (long long)s->total_blocks[0],
+	db_snapshot_print("", snap);
+	printf(": %lld B in %lld %s%s; top %zu of %zu %s%s\n",
+	    (long long)s->total_bytes[0], (long long)s->total_blocks[0],
 	    s->total_blocks[0] == 1 ? "block" : "blocks", s->nfilters > 0 ? " (filtered)" : "",
 	    shown, ngroups, ngroups == 1 ? stats_by_noun[s->by] : stats_by_nouns[s->by],
 	    s->cumulative ? " (cumulative)" : "");

@@ -333,6 +333,22 @@ db_snapshot_scanned(struct db *db, struct db_snapshot *snap, char **cause)
 	return -1;
 }
 
+/*
+ * Prints the words that name SNAP on stdout, after WHAT: WHAT snapshot ID "LABEL" (TRIGGER, TIME,
+ * ELAPSED s), the label only if it has one.
+ */
+void
+db_snapshot_print(const char *what, const struct db_snapshot *snap)
+{
+	char when[64];
+
+	format_time(when, sizeof when, snap->time);
+	printf("%ssnapshot %lld", what, (long long)snap->id);
+	if (snap->label != NULL)
+		printf(" %s", quote(snap->label));
+	printf(" (%s, %s, %.3f s)", snap->trigger, when, snap->elapsed);
+}
+
 /* Prints SNAP as a JSON object on stdout: id, label, trigger, time, elapsed and live totals. */
 void
 db_snapshot_json(const struct db_snapshot *snap)

@@ -38,5 +38,6 @@ int		 db_snapshot_find(struct db *, const char *, struct db_snapshot *, char **)
 int		 db_snapshot_scanned(struct db *, struct db_snapshot *, char **);
 void		 db_snapshot_clear(struct db_snapshot *);
 void		 db_snapshot_json(const struct db_snapshot *);
+void		 db_snapshot_print(const char *, const struct db_snapshot *);
 
 #endif
