@@ -451,13 +451,12 @@ stats_site_py(struct stats *s, struct stats_source *src, struct stats_site *site
 
 /*
  * Reads the Python frames of the sites of SRC from index FROM on, which are in stack order and
- * have none yet: by one join over the sites of snapshot ID when they are at least half of the
- * NLOAD stacks it loaded, else by a query per site (the second snapshot of a diff usually adds
- * few stacks).  Native programs have no Python frames and pay nothing.  Returns 0, or -1 with
- * *CAUSE set.
+ * have none yet: by one join over the sites of snapshot ID if JOIN (stats_load_rows decides),
+ * else by a query per site.  Native programs have no Python frames and pay nothing.  Returns 0,
+ * or -1 with *CAUSE set.
  */
 static int
-stats_load_py(struct stats *s, struct stats_source *src, int64_t id, size_t from, size_t nload,
+stats_load_py(struct stats *s, struct stats_source *src, int64_t id, size_t from, int join,
     char **cause)
 {
 	sqlite3_stmt *stmt;
@@ -467,7 +466,7 @@ stats_load_py(struct stats *s, struct stats_source *src, int64_t id, size_t from
 
 	if (src->py == NULL || from == s->nsites)
 		return 0;
-	if (2 * (s->nsites - from) < nload) {
+	if (!join) {
 		if (src->py_stmt == NULL && (src->py_stmt = db_prepare(src->db,
 		    "SELECT py_traceback FROM stacks WHERE id = ?1", cause)) == NULL)
 			return -1;
@@ -558,7 +557,7 @@ stats_load_rows(struct stats *s, struct stats_source *src, sqlite3_stmt *stmt, i
 	int64_t stack_id, side;
 	size_t cursor = src->first, sorted_end = src->first + src->nsorted, from = s->nsites;
 	size_t nload = 0, si = SIZE_MAX;
-	int rc;
+	int rc, join;
 
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		stack_id = sqlite3_column_int64(stmt, 0);
@@ -589,16 +588,16 @@ stats_load_rows(struct stats *s, struct stats_source *src, sqlite3_stmt *stmt, i
 	if (src->loads++ == 0)
 		src->nsorted = src->nsites;
 
-	/* The new stacks' Python frames, all of them: they are few (process.py_depth at most). */
-	if (stats_load_py(s, src, id, from, nload, cause) != 0)
-		return -1;
-
 	/*
 	 * The new stacks' frames: by one join over the snapshot's stacks if they are many, else
-	 * one query each when stats_place needs them.  A join costs about half a query per site
-	 * of the snapshot; the second snapshot of a diff usually adds few stacks.
+	 * one query each (the native ones when stats_place needs them).  A join costs about half
+	 * a query per site of the snapshot; the second snapshot of a diff usually adds few stacks.
 	 */
-	if (s->nsites == from || 2 * (s->nsites - from) < nload)
+	join = 2 * (s->nsites - from) >= nload;
+	/* The Python frames, all of them: they are few (process.py_depth at most). */
+	if (stats_load_py(s, src, id, from, join, cause) != 0)
+		return -1;
+	if (s->nsites == from || !join)
 		return 0;
 	return stats_load_frames(s, src, id, from,
 	    stats_whole_stacks(s) ? INT64_MAX : STATS_PREFETCH, cause);
