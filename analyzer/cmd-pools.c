@@ -35,6 +35,8 @@
 #define POOLS_CLASS_SIZE(c)	(((int64_t)(c) + 1) * POOLS_ALIGNMENT)
 /* Returns the number of blocks a pool of size class C holds. */
 #define POOLS_CLASS_BLOCKS(c)	((POOLS_POOL_SIZE - POOLS_HEADER) / POOLS_CLASS_SIZE(c))
+/* Returns the free blocks in the pools of K, the counts of size class C: "avail blocks". */
+#define POOLS_CLASS_AVAIL(k, c)	((k)->pools * POOLS_CLASS_BLOCKS(c) - (k)->blocks)
 
 /* What the pools of one size class hold. */
 struct pools_class {
@@ -248,7 +250,7 @@ pools_total(const struct pools *p, struct pools_totals *t)
 		t->pools += k->pools;
 		t->allocated += k->blocks * size;
 		t->requested += k->requested;
-		t->available += (k->pools * POOLS_CLASS_BLOCKS(i) - k->blocks) * size;
+		t->available += POOLS_CLASS_AVAIL(k, i) * size;
 		t->headers += k->pools * POOLS_HEADER;
 		t->quantization += k->pools * ((POOLS_POOL_SIZE - POOLS_HEADER) % size);
 	}
@@ -313,7 +315,7 @@ pools_print_text(const struct pools *p, const struct pools_totals *t,
 			continue;
 		printf("%5zu  %5lld  %10lld  %14lld  %12lld  %15lld\n", i,
 		    (long long)POOLS_CLASS_SIZE(i), (long long)k->pools, (long long)k->blocks,
-		    (long long)(k->pools * POOLS_CLASS_BLOCKS(i) - k->blocks),
+		    (long long)POOLS_CLASS_AVAIL(k, i),
 		    (long long)k->requested);
 	}
 	putchar('\n');
@@ -363,7 +365,7 @@ pools_print_json(const struct pools *p, const struct pools_totals *t,
 		printf("%s\n  {\"class\": %zu, \"size\": %lld, \"blocks\": %lld, \"pools\": %lld,"
 		    " \"avail_blocks\": %lld, \"requested_bytes\": %lld}", i == 0 ? "" : ",", i,
 		    (long long)POOLS_CLASS_SIZE(i), (long long)k->blocks, (long long)k->pools,
-		    (long long)(k->pools * POOLS_CLASS_BLOCKS(i) - k->blocks),
+		    (long long)POOLS_CLASS_AVAIL(k, i),
 		    (long long)k->requested);
 	}
 	printf("],\n \"arenas\": %zu, \"arena_bytes\": %lld, \"blocks\": %lld, \"pools\": %lld,"
