@@ -1,8 +1,9 @@
 /*
  * The heapscope database format, shared by the preload (which writes it) and the analyzer (which
  * reads it and caches symbols in it).  A database holds one traced process.  The format version is
- * kept in PRAGMA user_version; a reader refuses any other version.  heapscope-schema(5) documents
- * every table and column; schema.c holds the SQL that creates them.
+ * kept in PRAGMA user_version; a reader refuses any other version.  schema-tables.h describes
+ * every table and column once; the column positions and counts below and the SQL that creates
+ * the tables (schema.c) are made from it.  heapscope-schema(5) documents them.
  */
 #ifndef HS_SCHEMA_H
 #define HS_SCHEMA_H
@@ -37,7 +38,33 @@
 #define HS_MAPPING_MMAP "mmap"		/* an mmap call of the program's */
 #define HS_MAPPING_PYARENA "pyarena"	/* a pymalloc arena, from CPython's arena allocator */
 
-/* SQL that creates every table of an empty database, in one string for sqlite3_exec. */
-extern const char hs_schema_sql[];
+/*
+ * HS_COL(table, column) is the column's position, from 0: its cid in PRAGMA table_info, and the
+ * place of its value in a row of INSERT INTO table VALUES (...).  HS_NCOLS(table) is the number
+ * of columns of the table.
+ */
+#define HS_COL(t, c) HS_COL_##t##_##c
+#define HS_NCOLS(t) HS_NCOLS_##t
+#define HS_TABLE(t) enum {
+#define HS_COLUMN(t, c, decl) HS_COL_##t##_##c,
+#define HS_END(t, cons, opts) HS_NCOLS_##t };
+#define HS_VIEW(v, select)
+#include "schema-tables.h"
+
+/* One member per table, a byte per column: the union's size is the most columns of a table. */
+union hs_widest {
+#define HS_TABLE(t)
+#define HS_COLUMN(t, c, decl)
+#define HS_END(t, cons, opts) char t[HS_NCOLS_##t];
+#define HS_VIEW(v, select)
+#include "schema-tables.h"
+};
+
+/* The most columns of a table. */
+#define HS_NCOLS_MAX ((int)sizeof(union hs_widest))
+
+/* schema.c */
+struct sqlite3;
+int hs_schema_create(struct sqlite3 *);
 
 #endif

@@ -227,7 +227,7 @@ store_create(char **cause)
 	snprintf(sql, sizeof sql, "PRAGMA synchronous=OFF; BEGIN; PRAGMA application_id=%d; "
 	    "PRAGMA user_version=%d;", HS_APPLICATION_ID, HS_SCHEMA_VERSION);
 	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_exec(db, hs_schema_sql, NULL, NULL, NULL) != SQLITE_OK)
+	    hs_schema_create(db) != SQLITE_OK)
 		goto fail;
 	if (sqlite3_prepare_v2(db, "INSERT INTO process VALUES (?,?,?,?,?,?,?,?,?)", -1, &st,
 	    NULL) != SQLITE_OK)
