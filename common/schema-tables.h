@@ -2,8 +2,9 @@
  * The tables of the heapscope database, described once, in the order they are created.  This
  * file is an X-macro list, not a header: whoever needs a fact about the tables includes it with
  * its own definitions of the four macros, and it undefines them at its end.  schema.h makes the
- * column positions and counts of it (HS_COL, HS_NCOLS) and schema.c the SQL that creates the
- * tables and the view (hs_schema_create).
+ * column positions and counts of it (HS_COL, HS_NCOLS), schema.c the SQL that creates the tables
+ * and the view (hs_schema_create), tests/unit/schema-test.c the names it looks for in
+ * heapscope-schema(5).
  *
  * HS_TABLE(table) starts a table and HS_END(table, constraints, options) ends it, with its table
  * constraints ("PRIMARY KEY (...)") and its table options ("WITHOUT ROWID"), "" for none.  In
@@ -15,10 +16,10 @@
  * Order matters: a column's position is its cid in PRAGMA table_info and its place in an INSERT
  * without a column list, which is how the preload writes its rows.  So a column is only ever
  * added at the end of its table, and that is a new format (HS_SCHEMA_VERSION), as any change
- * here is.  heapscope-schema(5) documents every table and column in this order.  Addresses and
- * sizes are SQLite integers (signed 64-bit: an address above 2^63 would read back negative, which
- * x86-64 user space never has).  Times are seconds: `time` columns are Unix time, `elapsed`
- * columns count from the start of tracing.
+ * here is.  heapscope-schema(5) documents every table and column in this order, which the test
+ * checks.  Addresses and sizes are SQLite integers (signed 64-bit: an address above 2^63 would
+ * read back negative, which x86-64 user space never has).  Times are seconds: `time` columns are
+ * Unix time, `elapsed` columns count from the start of tracing.
  */
 
 /* One row: the traced process. */
