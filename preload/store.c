@@ -62,22 +62,31 @@ static char store_error[PATH_MAX + 600];		/* the cause of the last failure */
 /*
  * The inserts of one write, one per table.  Rows are staged and go in STORE_BATCH at a time, with
  * one multi-row INSERT: per row, that costs SQLite less than half of what a statement per row
- * does.  The rest go in with a statement made for their number when the write ends.
+ * does.  The rest go in with a statement made for their number when the write ends.  A row's
+ * values are in the order of its table's columns (HS_COL, common/schema-tables.h), and so is the
+ * process row that store_create inserts alone (ST_PROCESS, never staged).
  */
 enum {
 	ST_MODULE, ST_FRAME, ST_STACK, ST_STACK_FRAME, ST_THREAD, ST_SNAPSHOT, ST_SITE, ST_BLOCK,
-	ST_EDGE, ST_MAPPING, ST_PY_CODE, ST_PY_TRACEBACK, ST_N
+	ST_EDGE, ST_MAPPING, ST_PY_CODE, ST_PY_TRACEBACK, ST_N,
+	ST_PROCESS = ST_N		/* one row, never staged */
 };
+/* A table's entry in store_tables: its name and its number of columns. */
+#define STORE_TABLE(t) { #t, HS_NCOLS(t) }
 static const struct {
-	const char *table;
-	int cols;
-} store_tables[ST_N] = {
-	{ "modules", 6 }, { "frames", 4 }, { "stacks", 5 }, { "stack_frames", 3 },
-	{ "threads", 2 }, { "snapshots", 13 }, { "sites", 9 }, { "blocks", 15 }, { "edges", 5 },
-	{ "mappings", 7 }, { "py_code", 4 }, { "py_tracebacks", 4 },
+	const char *table;		/* its name */
+	int cols;			/* its number of columns */
+} store_tables[ST_N + 1] = {
+	[ST_MODULE] = STORE_TABLE(modules), [ST_FRAME] = STORE_TABLE(frames),
+	[ST_STACK] = STORE_TABLE(stacks), [ST_STACK_FRAME] = STORE_TABLE(stack_frames),
+	[ST_THREAD] = STORE_TABLE(threads), [ST_SNAPSHOT] = STORE_TABLE(snapshots),
+	[ST_SITE] = STORE_TABLE(sites), [ST_BLOCK] = STORE_TABLE(blocks),
+	[ST_EDGE] = STORE_TABLE(edges), [ST_MAPPING] = STORE_TABLE(mappings),
+	[ST_PY_CODE] = STORE_TABLE(py_code), [ST_PY_TRACEBACK] = STORE_TABLE(py_tracebacks),
+	[ST_PROCESS] = STORE_TABLE(process),
 };
 #define STORE_BATCH 32
-#define STORE_COLS 15		/* the most columns of a table */
+#define STORE_COLS HS_NCOLS_MAX	/* the most columns of a table */
 #define STORE_TEXT 2048		/* the longest text copied with ins_text_copy */
 
 /* A staged value: its type is SQLITE_INTEGER, SQLITE_FLOAT, SQLITE_TEXT, or 0 for NULL. */
@@ -96,11 +105,16 @@ struct store_ins {
 	sqlite3_stmt *many;		/* INSERT of STORE_BATCH rows, made at the first batch */
 	int table;			/* ST_* */
 	int n;				/* rows staged */
-	struct store_val v[STORE_BATCH][STORE_COLS];	/* v[row][column - 1] */
+	struct store_val v[STORE_BATCH][STORE_COLS];	/* v[row][HS_COL(table, column)] */
 	char text[STORE_BATCH][STORE_TEXT];	/* texts copied for a row */
 };
 
+/* The parameter number of process column C in the process row's INSERT. */
+#define STORE_PROCESS(c) (HS_COL(process, c) + 1)
+
 static const char *const store_domain[] = { HS_DOMAIN_RAW, HS_DOMAIN_MEM, HS_DOMAIN_OBJ };
+
+static sqlite3_stmt *ins_prepare(sqlite3 *, int, int);
 
 /* Sets the cause of a failure from DB's last error. */
 static char *
@@ -227,25 +241,22 @@ store_create(char **cause)
 	snprintf(sql, sizeof sql, "PRAGMA synchronous=OFF; BEGIN; PRAGMA application_id=%d; "
 	    "PRAGMA user_version=%d;", HS_APPLICATION_ID, HS_SCHEMA_VERSION);
 	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK ||
-	    hs_schema_create(db) != SQLITE_OK)
-		goto fail;
-	if (sqlite3_prepare_v2(db, "INSERT INTO process VALUES (?,?,?,?,?,?,?,?,?)", -1, &st,
-	    NULL) != SQLITE_OK)
+	    hs_schema_create(db) != SQLITE_OK || (st = ins_prepare(db, ST_PROCESS, 1)) == NULL)
 		goto fail;
 	store_argv(argv, sizeof argv);
 	n = readlink("/proc/self/exe", exe, sizeof exe - 1);
 	exe[n > 0 ? n : 0] = '\0';
-	sqlite3_bind_int64(st, 1, hs_pid);
-	sqlite3_bind_int64(st, 2, getppid());
-	sqlite3_bind_text(st, 3, argv, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, STORE_PROCESS(pid), hs_pid);
+	sqlite3_bind_int64(st, STORE_PROCESS(ppid), getppid());
+	sqlite3_bind_text(st, STORE_PROCESS(argv), argv, -1, SQLITE_STATIC);
 	if (n > 0)
-		sqlite3_bind_text(st, 4, exe, -1, SQLITE_STATIC);
-	sqlite3_bind_double(st, 5, hs_start_time);
-	sqlite3_bind_text(st, 6, PACKAGE_VERSION, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 7, hs_cfg.depth);
+		sqlite3_bind_text(st, STORE_PROCESS(executable), exe, -1, SQLITE_STATIC);
+	sqlite3_bind_double(st, STORE_PROCESS(start_time), hs_start_time);
+	sqlite3_bind_text(st, STORE_PROCESS(heapscope_version), PACKAGE_VERSION, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, STORE_PROCESS(stack_depth), hs_cfg.depth);
 	if (py.minor != 0)
-		sqlite3_bind_text(st, 8, py.version, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 9, py.minor != 0 ? py.depth : 0);
+		sqlite3_bind_text(st, STORE_PROCESS(python), py.version, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, STORE_PROCESS(py_depth), py.minor != 0 ? py.depth : 0);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		goto fail;
 	sqlite3_finalize(st);
@@ -313,27 +324,30 @@ store_frame_room(void)
 	return store_frames_rebuild(frame_cap ? frame_cap * 2 : 65536, UINT32_MAX);
 }
 
-/* Sets column COL (from 1) of the row being staged in I; a column never set is NULL. */
+/*
+ * Sets column COL (its position, HS_COL) of the row being staged in I; a column never set is
+ * NULL.
+ */
 static void
 ins_int(struct store_ins *i, int col, sqlite3_int64 v)
 {
-	i->v[i->n][col - 1].type = SQLITE_INTEGER;
-	i->v[i->n][col - 1].u.i = v;
+	i->v[i->n][col].type = SQLITE_INTEGER;
+	i->v[i->n][col].u.i = v;
 }
 
 static void
 ins_real(struct store_ins *i, int col, double v)
 {
-	i->v[i->n][col - 1].type = SQLITE_FLOAT;
-	i->v[i->n][col - 1].u.d = v;
+	i->v[i->n][col].type = SQLITE_FLOAT;
+	i->v[i->n][col].u.d = v;
 }
 
 /* S must live until the write ends, or be NULL. */
 static void
 ins_text(struct store_ins *i, int col, const char *s)
 {
-	i->v[i->n][col - 1].type = s != NULL ? SQLITE_TEXT : 0;
-	i->v[i->n][col - 1].u.s = s;
+	i->v[i->n][col].type = s != NULL ? SQLITE_TEXT : 0;
+	i->v[i->n][col].u.s = s;
 }
 
 /* A copy of S (shorter than STORE_TEXT) is kept with the row; one such column a row. */
@@ -449,14 +463,14 @@ store_modules(struct store_ins *st)
 	n = modules_count();
 	for (i = modules_written; i < n && rc == 0; i++) {
 		m = modules_get(i);
-		ins_int(st, 1, m->id);
-		ins_text(st, 2, m->path);
-		ins_int(st, 3, (sqlite3_int64)m->base);
-		ins_int(st, 4, (sqlite3_int64)m->start);
-		ins_int(st, 5, (sqlite3_int64)m->end);
+		ins_int(st, HS_COL(modules, id), m->id);
+		ins_text(st, HS_COL(modules, path), m->path);
+		ins_int(st, HS_COL(modules, base), (sqlite3_int64)m->base);
+		ins_int(st, HS_COL(modules, start), (sqlite3_int64)m->start);
+		ins_int(st, HS_COL(modules, end), (sqlite3_int64)m->end);
 		/* A copy: the module array may move before the row is written. */
 		if (m->build_id[0] != '\0')
-			ins_text_copy(st, 6, m->build_id);
+			ins_text_copy(st, HS_COL(modules, build_id), m->build_id);
 		rc = ins_next(st);
 	}
 	modules_release();
@@ -475,11 +489,11 @@ store_frame(struct store_ins *st, uintptr_t pc)
 	i = store_frame_slot(pc);
 	if (frame_slots[i].pc == pc)
 		return frame_slots[i].id;
-	ins_int(st, 1, frames_n + 1);
-	ins_int(st, 2, (sqlite3_int64)pc);
+	ins_int(st, HS_COL(frames, id), frames_n + 1);
+	ins_int(st, HS_COL(frames, address), (sqlite3_int64)pc);
 	if ((m = modules_find(pc)) != NULL) {
-		ins_int(st, 3, m->id);
-		ins_int(st, 4, (sqlite3_int64)(pc - m->base));
+		ins_int(st, HS_COL(frames, module_id), m->id);
+		ins_int(st, HS_COL(frames, offset), (sqlite3_int64)(pc - m->base));
 	}
 	if (ins_next(st) != 0)
 		return 0;
@@ -497,10 +511,10 @@ store_py_code(struct store_ins *st)
 
 	for (id = py_code_written + 1; id <= n; id++) {
 		c = py_code_get(id);
-		ins_int(st, 1, id);
-		ins_text(st, 2, c->filename);
-		ins_text(st, 3, c->name);
-		ins_int(st, 4, c->firstlineno);
+		ins_int(st, HS_COL(py_code, id), id);
+		ins_text(st, HS_COL(py_code, filename), c->filename);
+		ins_text(st, HS_COL(py_code, name), c->name);
+		ins_int(st, HS_COL(py_code, firstlineno), c->firstlineno);
 		if (ins_next(st) != 0)
 			return -1;
 	}
@@ -583,11 +597,11 @@ store_traceback(struct store_ins *st, const uintptr_t *words, int n)
 		line = store_line(words[level]);
 		e = &tb_slots[store_tb_slot(tb, code, line)];
 		if (e->id == 0) {
-			ins_int(st, 1, tracebacks_n + 1);
+			ins_int(st, HS_COL(py_tracebacks, id), tracebacks_n + 1);
 			if (tb != 0)
-				ins_int(st, 2, tb);
-			ins_int(st, 3, code);
-			ins_int(st, 4, line);
+				ins_int(st, HS_COL(py_tracebacks, parent), tb);
+			ins_int(st, HS_COL(py_tracebacks, code_id), code);
+			ins_int(st, HS_COL(py_tracebacks, line), line);
 			if (ins_next(st) != 0)
 				return 0;
 			e->parent = tb;
@@ -636,13 +650,13 @@ store_stacks(struct store_ins *st, uint32_t nstacks)
 			rc = -1;
 			break;
 		}
-		ins_int(&st[ST_STACK], 1, id);
-		ins_int(&st[ST_STACK], 2, depth);
+		ins_int(&st[ST_STACK], HS_COL(stacks, id), id);
+		ins_int(&st[ST_STACK], HS_COL(stacks, depth), depth);
 		if (domain != PY_NONE)
-			ins_text(&st[ST_STACK], 3, store_domain[domain]);
-		ins_int(&st[ST_STACK], 4, npy);
+			ins_text(&st[ST_STACK], HS_COL(stacks, domain), store_domain[domain]);
+		ins_int(&st[ST_STACK], HS_COL(stacks, py_depth), npy);
 		if (tb != 0)
-			ins_int(&st[ST_STACK], 5, tb);
+			ins_int(&st[ST_STACK], HS_COL(stacks, py_traceback), tb);
 		if ((rc = ins_next(&st[ST_STACK])) != 0)
 			break;
 		for (level = 0; level < depth; level++) {
@@ -650,9 +664,9 @@ store_stacks(struct store_ins *st, uint32_t nstacks)
 				rc = -1;
 				break;
 			}
-			ins_int(&st[ST_STACK_FRAME], 1, id);
-			ins_int(&st[ST_STACK_FRAME], 2, level);
-			ins_int(&st[ST_STACK_FRAME], 3, f);
+			ins_int(&st[ST_STACK_FRAME], HS_COL(stack_frames, stack_id), id);
+			ins_int(&st[ST_STACK_FRAME], HS_COL(stack_frames, level), level);
+			ins_int(&st[ST_STACK_FRAME], HS_COL(stack_frames, frame_id), f);
 			if ((rc = ins_next(&st[ST_STACK_FRAME])) != 0)
 				break;
 		}
@@ -661,21 +675,21 @@ store_stacks(struct store_ins *st, uint32_t nstacks)
 	return rc;
 }
 
-/* Binds the Python columns (11..15) of a scanned block's row from V. */
+/* Binds the Python columns (py_type to py_cycle_id) of a scanned block's row from V. */
 static void
 store_py_verdict(struct store_ins *s, const struct scan_verdict *v)
 {
 	if (v->py_garbage < 0)
 		return;
 	if (v->py_type != NULL) {
-		ins_text(s, 11, v->py_type);
+		ins_text(s, HS_COL(blocks, py_type), v->py_type);
 		if (v->py_refcnt >= 0)
-			ins_int(s, 12, v->py_refcnt);
-		ins_int(s, 13, v->py_refs);
+			ins_int(s, HS_COL(blocks, py_refcnt), v->py_refcnt);
+		ins_int(s, HS_COL(blocks, py_refs), v->py_refs);
 	}
-	ins_int(s, 14, v->py_garbage);
+	ins_int(s, HS_COL(blocks, py_garbage), v->py_garbage);
 	if (v->py_cycle != 0)
-		ins_int(s, 15, v->py_cycle);
+		ins_int(s, HS_COL(blocks, py_cycle_id), v->py_cycle);
 }
 
 /* Formats the lifetime histogram C as a JSON object into OUT. */
@@ -720,31 +734,31 @@ store_rows(struct store_ins *st, struct snap_data *d, int id)
 	struct store_ins *s;
 
 	for (i = threads_written + 1; i <= d->nthreads; i++) {
-		ins_int(&st[ST_THREAD], 1, i);
-		ins_int(&st[ST_THREAD], 2, d->tids[i]);
+		ins_int(&st[ST_THREAD], HS_COL(threads, id), i);
+		ins_int(&st[ST_THREAD], HS_COL(threads, tid), d->tids[i]);
 		if (ins_next(&st[ST_THREAD]) != 0)
 			return -1;
 	}
 	s = &st[ST_SNAPSHOT];
-	ins_int(s, 1, id);
-	ins_text(s, 2, d->label);
-	ins_text(s, 3, d->trigger);
-	ins_real(s, 4, d->time);
-	ins_real(s, 5, d->elapsed);
-	ins_int(s, 6, d->live_bytes);
-	ins_int(s, 7, d->live_blocks);
+	ins_int(s, HS_COL(snapshots, id), id);
+	ins_text(s, HS_COL(snapshots, label), d->label);
+	ins_text(s, HS_COL(snapshots, trigger), d->trigger);
+	ins_real(s, HS_COL(snapshots, time), d->time);
+	ins_real(s, HS_COL(snapshots, elapsed), d->elapsed);
+	ins_int(s, HS_COL(snapshots, live_bytes), d->live_bytes);
+	ins_int(s, HS_COL(snapshots, live_blocks), d->live_blocks);
 	for (k = 0; k < d->nmaps; k++) {
 		if (d->maps[k].stack <= d->nstacks) {
 			mapped += d->maps[k].size;
 			nmaps++;
 		}
 	}
-	ins_int(s, 8, (sqlite3_int64)mapped);
-	ins_int(s, 9, nmaps);
-	ins_int(s, 10, d->total_allocs);
-	ins_int(s, 11, d->total_frees);
-	ins_int(s, 12, d->full);
-	ins_int(s, 13, d->scanned);
+	ins_int(s, HS_COL(snapshots, mapped_bytes), (sqlite3_int64)mapped);
+	ins_int(s, HS_COL(snapshots, mappings), nmaps);
+	ins_int(s, HS_COL(snapshots, total_allocs), d->total_allocs);
+	ins_int(s, HS_COL(snapshots, total_frees), d->total_frees);
+	ins_int(s, HS_COL(snapshots, full), d->full);
+	ins_int(s, HS_COL(snapshots, scanned), d->scanned);
 	if (ins_next(s) != 0)
 		return -1;
 
@@ -754,15 +768,15 @@ store_rows(struct store_ins *st, struct snap_data *d, int id)
 		if (c->allocs == 0)
 			continue;
 		store_lifetimes(c, lifetimes, sizeof lifetimes);
-		ins_int(s, 1, id);
-		ins_int(s, 2, i);
-		ins_int(s, 3, c->alloc_bytes - c->freed_bytes);
-		ins_int(s, 4, c->allocs - c->frees);
-		ins_int(s, 5, c->allocs);
-		ins_int(s, 6, c->frees);
-		ins_int(s, 7, c->alloc_bytes);
-		ins_int(s, 8, c->temporaries);
-		ins_text_copy(s, 9, lifetimes);
+		ins_int(s, HS_COL(sites, snapshot_id), id);
+		ins_int(s, HS_COL(sites, stack_id), i);
+		ins_int(s, HS_COL(sites, live_bytes), c->alloc_bytes - c->freed_bytes);
+		ins_int(s, HS_COL(sites, live_blocks), c->allocs - c->frees);
+		ins_int(s, HS_COL(sites, allocs), c->allocs);
+		ins_int(s, HS_COL(sites, frees), c->frees);
+		ins_int(s, HS_COL(sites, alloc_bytes), c->alloc_bytes);
+		ins_int(s, HS_COL(sites, temporaries), c->temporaries);
+		ins_text_copy(s, HS_COL(sites, lifetimes), lifetimes);
 		if (ins_next(s) != 0)
 			return -1;
 	}
@@ -772,20 +786,21 @@ store_rows(struct store_ins *st, struct snap_data *d, int id)
 	for (k = 0; k < d->nblocks; k++) {
 		const struct block *b = &d->blocks[k];
 
-		ins_int(s, 1, id);
-		ins_int(s, 2, (sqlite3_int64)b->addr);
-		ins_int(s, 3, b->size);
-		ins_int(s, 4, b->stack);
-		ins_int(s, 5, b->thread);
-		ins_real(s, 6, d->now > b->birth ? clock_ticks_to_sec(d->now - b->birth) : 0);
+		ins_int(s, HS_COL(blocks, snapshot_id), id);
+		ins_int(s, HS_COL(blocks, address), (sqlite3_int64)b->addr);
+		ins_int(s, HS_COL(blocks, size), b->size);
+		ins_int(s, HS_COL(blocks, stack_id), b->stack);
+		ins_int(s, HS_COL(blocks, thread_id), b->thread);
+		ins_real(s, HS_COL(blocks, age),
+		    d->now > b->birth ? clock_ticks_to_sec(d->now - b->birth) : 0);
 		if (d->scanned) {
 			const struct scan_verdict *v = &d->verdicts[k];
 
-			ins_text(s, 7, store_leak[v->leak]);
+			ins_text(s, HS_COL(blocks, leak), store_leak[v->leak]);
 			if (v->cycle != 0)
-				ins_int(s, 8, v->cycle);
-			ins_int(s, 9, v->root_refs);
-			ins_int(s, 10, v->block_refs);
+				ins_int(s, HS_COL(blocks, cycle_id), v->cycle);
+			ins_int(s, HS_COL(blocks, root_refs), v->root_refs);
+			ins_int(s, HS_COL(blocks, block_refs), v->block_refs);
 			store_py_verdict(s, v);
 		}
 		if (ins_next(s) != 0)
@@ -796,11 +811,11 @@ store_rows(struct store_ins *st, struct snap_data *d, int id)
 	for (k = 0; k < d->nedges; k++) {
 		const struct scan_edge *e = &d->edges[k];
 
-		ins_int(s, 1, id);
-		ins_int(s, 2, (sqlite3_int64)d->blocks[e->from].addr);
-		ins_int(s, 3, (sqlite3_int64)e->offset);
-		ins_int(s, 4, (sqlite3_int64)d->blocks[e->to].addr);
-		ins_int(s, 5, e->interior);
+		ins_int(s, HS_COL(edges, snapshot_id), id);
+		ins_int(s, HS_COL(edges, from_address), (sqlite3_int64)d->blocks[e->from].addr);
+		ins_int(s, HS_COL(edges, offset), (sqlite3_int64)e->offset);
+		ins_int(s, HS_COL(edges, to_address), (sqlite3_int64)d->blocks[e->to].addr);
+		ins_int(s, HS_COL(edges, interior), e->interior);
 		if (ins_next(s) != 0)
 			return -1;
 	}
@@ -811,13 +826,14 @@ store_rows(struct store_ins *st, struct snap_data *d, int id)
 
 		if (m->stack > d->nstacks)
 			continue;	/* made after the world lock: the next snapshot has it */
-		ins_int(s, 1, id);
-		ins_int(s, 2, (sqlite3_int64)m->addr);
-		ins_int(s, 3, (sqlite3_int64)m->size);
-		ins_int(s, 4, m->prot);
-		ins_int(s, 5, m->flags);
-		ins_int(s, 6, m->stack);
-		ins_text(s, 7, m->pyarena ? HS_MAPPING_PYARENA : HS_MAPPING_MMAP);
+		ins_int(s, HS_COL(mappings, snapshot_id), id);
+		ins_int(s, HS_COL(mappings, address), (sqlite3_int64)m->addr);
+		ins_int(s, HS_COL(mappings, size), (sqlite3_int64)m->size);
+		ins_int(s, HS_COL(mappings, prot), m->prot);
+		ins_int(s, HS_COL(mappings, flags), m->flags);
+		ins_int(s, HS_COL(mappings, stack_id), m->stack);
+		ins_text(s, HS_COL(mappings, kind),
+		    m->pyarena ? HS_MAPPING_PYARENA : HS_MAPPING_MMAP);
 		if (ins_next(s) != 0)
 			return -1;
 	}
