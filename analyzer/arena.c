@@ -7,7 +7,7 @@
  *
  * Invariant: left == bytes free at the end of the newest chunk (0 when there is none).
  */
-#include "heapscope.h"
+#include "analyzer.h"
 
 #include <stdalign.h>
 #include <stdlib.h>

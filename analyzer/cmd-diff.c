@@ -17,7 +17,7 @@
  * last snapshot; otherwise it is split at the first ':' before which it names an existing file,
  * the rest naming the snapshot (which may contain ':'); otherwise it is a missing file.
  */
-#include "heapscope.h"
+#include "analyzer.h"
 
 #include <sys/stat.h>
 

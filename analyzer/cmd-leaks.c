@@ -20,7 +20,7 @@
  * it; a cycle's sites are tallied as its members go by, so memory grows with the sites of a
  * cycle, never with its blocks.
  */
-#include "heapscope.h"
+#include "analyzer.h"
 
 #include <getopt.h>
 #include <stdlib.h>

@@ -15,7 +15,7 @@
  * Invariant (checked in debug builds): the bytes of the arenas == allocated + available +
  * unused pools + pool headers + quantization + alignment, as in the Total of _debugmallocstats.
  */
-#include "heapscope.h"
+#include "analyzer.h"
 
 #include <assert.h>
 #include <getopt.h>

@@ -20,7 +20,7 @@
  * N replaces the child's exit status when a block was definitely lost or a cycle leaked.  The
  * suppressions are read before the child runs, so that a bad file costs no run.
  */
-#include "heapscope.h"
+#include "analyzer.h"
 #include "schema.h"
 
 #include <sys/stat.h>
@@ -419,7 +419,7 @@ run_leaks(struct lost *l, const char *path, int *found, char **cause)
 	if ((db = db_open(path, cause)) == NULL)
 		return -1;
 	if (lost_choose(l, db, NULL, NULL, &why) != 0) {
-		log_warn("%s; leaks not checked", why);
+		cmd_warn("%s; leaks not checked", why);
 		free(why);
 		rc = 0;
 	} else if (lost_compute(l, cause) == 0) {
@@ -560,7 +560,7 @@ run_command(char **command, const struct run_options *opts, struct lost *l,
 	else
 		fputs("heapscope: no database was written\n", stderr);
 	if (o.leak_check && database == NULL)
-		log_warn("leaks not checked");
+		cmd_warn("leaks not checked");
 	else if (o.leak_check && run_leaks(l, database, &found, cause) != 0) {
 		free(database);
 		return CMD_RETURN_ERROR;

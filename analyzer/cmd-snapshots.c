@@ -4,7 +4,7 @@
  * snapshots table; a first aggregate query gives the column widths, so nothing is held in memory
  * however many interval snapshots a long run took.
  */
-#include "heapscope.h"
+#include "analyzer.h"
 
 #include <getopt.h>
 #include <stdlib.h>

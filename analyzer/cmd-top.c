@@ -7,7 +7,7 @@
  * shares), as side 0 of a report with one source; this file parses the command line and prints
  * the groups, sorted by size, then count (both descending), then key, as a table or as JSON.
  */
-#include "heapscope.h"
+#include "analyzer.h"
 
 #include <getopt.h>
 #include <stdlib.h>

@@ -6,7 +6,7 @@
  * so every later query can assume the tables exist.  Errors are returned as causes that name the
  * file: `"x.db": not a heapscope database`.
  */
-#include "heapscope.h"
+#include "analyzer.h"
 
 #include <sys/stat.h>
 

@@ -4,9 +4,9 @@
  * runs its exec function with the remaining arguments.  Only main prints errors and exits:
  * `heapscope: COMMAND: CAUSE` and status 1 for errors, the `usage:` line (or a one-line reason)
  * and status 2 for bad arguments.  Warnings that do not stop a command (a library that cannot be
- * symbolized) go through log_warn, which names the running command.
+ * symbolized) go through cmd_warn, which names the running command.
  */
-#include "heapscope.h"
+#include "analyzer.h"
 
 #include <sys/resource.h>
 
@@ -29,7 +29,7 @@ static const struct cmd_entry *const cmd_table[] = {
 	NULL
 };
 
-/* The command being run, for log_warn; NULL before one is chosen. */
+/* The command being run, for cmd_warn; NULL before one is chosen. */
 static const char *cmd_current;
 
 /*
@@ -61,7 +61,7 @@ quote(const char *s)
 
 /* Prints a warning that does not stop the command, as `heapscope: COMMAND: warning: ...`. */
 void
-log_warn(const char *fmt, ...)
+cmd_warn(const char *fmt, ...)
 {
 	va_list ap;
 

@@ -4,7 +4,7 @@
  * and valid UTF-8 (file and function names are arbitrary bytes), and floating-point numbers,
  * which must never come out as nan or inf.
  */
-#include "heapscope.h"
+#include "analyzer.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -32,7 +32,7 @@
  * lost_since_cycles (the cycles a --since report keeps), lost_stacks (the suppressed stacks),
  * lost_supp_cycles (the suppressed cycles) and LOST_CYCLES (the cycles reported, ranked by bytes).
  */
-#include "heapscope.h"
+#include "analyzer.h"
 
 #include <assert.h>
 #include <ctype.h>

@@ -12,7 +12,7 @@
  * Invariants: codes[] is sorted by id; nframes == number of frames in buckets; nbuckets is a
  * power of two.
  */
-#include "heapscope.h"
+#include "analyzer.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -28,14 +28,14 @@ struct pytab_tb {
 
 /* The Python frames of one database. */
 struct pytab {
-	struct py_code	 *codes;	/* every row of py_code, by id */
-	size_t		  ncodes;	/* entries in codes */
-	struct pytab_tb	 *tbs;		/* every row of py_tracebacks: id i is tbs[i - 1] */
-	size_t		  ntbs;		/* entries in tbs */
-	struct py_frame	**buckets;	/* frames met so far, by code and line */
-	size_t		  nbuckets;	/* a power of two */
-	size_t		  nframes;	/* frames in buckets */
-	struct arena	  arena;	/* codes' strings, frames */
+	struct pytab_code	 *codes;	/* every row of py_code, by id */
+	size_t			  ncodes;	/* entries in codes */
+	struct pytab_tb		 *tbs;		/* every row of py_tracebacks: id i is tbs[i - 1] */
+	size_t			  ntbs;		/* entries in tbs */
+	struct py_frame		**buckets;	/* frames met so far, by code and line */
+	size_t			  nbuckets;	/* a power of two */
+	size_t			  nframes;	/* frames in buckets */
+	struct arena		  arena;	/* codes' strings, frames */
 };
 
 static struct py_frame *pytab_frame(struct pytab *, int64_t, int, char **);
@@ -179,8 +179,8 @@ pytab_close(struct pytab *t)
 }
 
 /* Returns the code object CODE_ID of T, or NULL if py_code has no such row. */
-static const struct py_code *
-pytab_code(const struct pytab *t, int64_t code_id)
+static const struct pytab_code *
+pytab_code_find(const struct pytab *t, int64_t code_id)
 {
 	size_t lo = 0, hi = t->ncodes, mid;
 
@@ -221,7 +221,7 @@ pytab_grow(struct pytab *t)
 static struct py_frame *
 pytab_frame(struct pytab *t, int64_t code_id, int line, char **cause)
 {
-	const struct py_code *code;
+	const struct pytab_code *code;
 	struct py_frame *f;
 	size_t b = pytab_hash(code_id, line) & (t->nbuckets - 1);
 
@@ -229,7 +229,7 @@ pytab_frame(struct pytab *t, int64_t code_id, int line, char **cause)
 		if (f->code->id == code_id && f->line == line)
 			return f;
 	}
-	if ((code = pytab_code(t, code_id)) == NULL) {
+	if ((code = pytab_code_find(t, code_id)) == NULL) {
 		*cause = xasprintf("py_tracebacks names code %lld, which py_code lacks",
 		    (long long)code_id);
 		return NULL;

@@ -11,7 +11,7 @@ struct db;
 struct pytab;
 
 /* One row of the py_code table: a CPython code object. */
-struct py_code {
+struct pytab_code {
 	int64_t		 id;		/* py_code.id */
 	char		*filename;	/* co_filename */
 	char		*name;		/* co_qualname */
@@ -19,7 +19,7 @@ struct py_code {
 
 /* A distinct Python frame of the database: a code object and the line it was executing. */
 struct py_frame {
-	const struct py_code	*code;		/* its code object */
+	const struct pytab_code	*code;		/* its code object */
 	int			 line;		/* line number, 0 if unknown */
 	void			*data;		/* for the caller: pytab never touches it */
 	struct py_frame		*next;		/* next frame in the same hash bucket */

@@ -53,7 +53,7 @@
  * Invariants (per side): total_bytes == sum of the kept sites' bytes == sum of the groups' bytes
  * unless cumulative, when each group's bytes <= total_bytes; likewise for blocks.
  */
-#include "heapscope.h"
+#include "analyzer.h"
 
 #include <assert.h>
 #include <fnmatch.h>

@@ -27,7 +27,7 @@
  * Invariants: nframes == number of frames in buckets; nbuckets is a power of two;
  * modules[] is sorted by id.
  */
-#include "heapscope.h"
+#include "analyzer.h"
 
 #include <dlfcn.h>
 #include <dwarf.h>
@@ -531,13 +531,13 @@ sym_module_usable(struct symtab *st, struct sym_module *m)
 	d = m->dso = sym_dso_get(st, m->path);
 	if (d->mod == NULL) {
 		if (!d->warned)
-			log_warn("%s: %s; its frames are not symbolized", quote(d->path), d->error);
+			cmd_warn("%s: %s; its frames are not symbolized", quote(d->path), d->error);
 		d->warned = 1;
 		return 0;
 	}
 	if (m->build_id != NULL && (d->build_id == NULL || strcmp(m->build_id, d->build_id) != 0)) {
 		if (!d->warned)
-			log_warn("%s: not the file that was traced (build-id differs); its frames"
+			cmd_warn("%s: not the file that was traced (build-id differs); its frames"
 			    " are not symbolized", quote(d->path));
 		d->warned = 1;
 		return 0;

@@ -3,7 +3,7 @@
  * these wrappers end the process with one line on stderr instead of returning NULL.  Everything
  * they return is freed with free(3).
  */
-#include "heapscope.h"
+#include "analyzer.h"
 
 #include <stdint.h>
 #include <stdio.h>

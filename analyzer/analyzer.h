@@ -8,8 +8,8 @@
  * fail), arena.c (small objects freed at once), json.c (JSON output) and heapscope.c (quoting
  * input for messages, sizes, warnings).
  */
-#ifndef HEAPSCOPE_H
-#define HEAPSCOPE_H
+#ifndef HS_ANALYZER_H
+#define HS_ANALYZER_H
 
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -61,7 +61,7 @@ extern const struct cmd_entry cmd_pools_entry;
 
 /* heapscope.c */
 const char	*quote(const char *);
-void		 log_warn(const char *, ...) printflike(1, 2);
+void		 cmd_warn(const char *, ...) printflike(1, 2);
 void		 format_size(char *, size_t, int64_t);
 void		 format_time(char *, size_t, double);
 
