@@ -1,7 +1,8 @@
 /*
  * Declarations shared by the analyzer's files.  heapscope.c holds main and the command table:
  * each command lives in its own cmd-*.c file and is described by one struct cmd_entry, which
- * main finds by exact name and calls with the command's arguments (argv[0] is the command name).
+ * main finds by exact name; main parses the command's options as its entry declares them
+ * (args.c) and calls it with the result.
  * A command returns a cmd_retval; on error it sets *cause to a message main prints as
  * `heapscope: NAME: CAUSE`.  Commands print their own output; main prints errors and decides the
  * exit status.  The small helpers every file uses live in xmalloc.c (allocation that cannot
@@ -29,6 +30,8 @@
 
 #define printflike(a, b) __attribute__((format(printf, a, b)))
 
+#include "args.h"
+
 /* What a command's exec function tells main. */
 enum cmd_retval {
 	CMD_RETURN_NORMAL,	/* finished: exit with cmd_exit.status (0 unless the command set it) */
@@ -42,14 +45,19 @@ struct cmd_exit {
 	int	signal;		/* when non-zero, main raises this signal on itself before exiting */
 };
 
-/* One command: listed in cmd_table[] in heapscope.c. */
+/*
+ * One command: listed in cmd_table[] in heapscope.c.  Its usage line is "heapscope NAME " and
+ * what args_print_usage makes of args; its --help adds detail and the option list of args.
+ */
 struct cmd_entry {
-	const char	*name;	/* the command word, matched exactly */
-	const char	*usage;	/* its arguments, as printed after "usage: heapscope NAME " */
-	const char	*help;	/* one sentence for heapscope --help */
-	const char	*detail; /* for heapscope NAME --help after the usage line, or NULL */
-	/* Runs the command on argv[0..argc-1] (argv[0] is the name); see enum cmd_retval. */
-	enum cmd_retval	(*exec)(int argc, char **argv, struct cmd_exit *exit, char **cause);
+	const char		*name;	/* the command word, matched exactly */
+	struct args_spec	 args;	/* its options and arguments */
+	const char		*help;	/* one sentence for heapscope --help */
+	const char		*detail; /* for heapscope NAME --help after the usage line, before
+					   the option list; or NULL */
+	/* Runs the command on the command line main parsed; see enum cmd_retval. */
+	enum cmd_retval		(*exec)(const struct args *args, struct cmd_exit *exit,
+				    char **cause);
 };
 
 extern const struct cmd_entry cmd_run_entry;

@@ -21,7 +21,6 @@
 
 #include <sys/stat.h>
 
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -396,45 +395,28 @@ diff_find(struct diff_side *side, char **cause)
 }
 
 static enum cmd_retval
-cmd_diff_exec(int argc, char **argv, struct cmd_exit *exit_how, char **cause)
+cmd_diff_exec(const struct args *args, struct cmd_exit *exit_how, char **cause)
 {
-	static const struct option options[] = {
-		STATS_LONG_OPTIONS,
-		{ "json", no_argument, NULL, 'j' },
-		{ "csv", no_argument, NULL, 'c' },
-		{ NULL, 0, NULL, 0 }
-	};
 	struct stats s;
 	struct stats_source *src;
 	struct diff_side sides[DIFF_SIDES];
 	enum diff_format format = DIFF_TEXT;
 	enum cmd_retval retval = CMD_RETURN_ERROR;
+	char **argv = args->argv;
+	int argc = args->argc;
 	unsigned int i;
-	int c, rc;
 
 	(void)exit_how;
 	memset(sides, 0, sizeof sides);
 	stats_init(&s);
-	while ((c = getopt_long(argc, argv, "n:", options, NULL)) != -1) {
-		if ((rc = stats_option(&s, c, optarg, cause)) == 1)
-			continue;
-		if (rc == 0 && c == 'j' && format != DIFF_CSV)
-			format = DIFF_JSON;
-		else if (rc == 0 && c == 'c' && format != DIFF_JSON)
-			format = DIFF_CSV;
-		else {
-			if (rc == 0 && (c == 'j' || c == 'c'))
-				*cause = xstrdup("--json and --csv cannot go together");
-			stats_free(&s);
-			return CMD_RETURN_USAGE;
-		}
-	}
-	argc -= optind;
-	argv += optind;
-	if ((argc != 2 && argc != 3) || stats_check(&s, cause) != 0) {
+	if (stats_set_args(&s, args, cause) != 0) {
 		stats_free(&s);
 		return CMD_RETURN_USAGE;
 	}
+	if (args_has(args, 'j'))
+		format = DIFF_JSON;
+	else if (args_has(args, 'c'))
+		format = DIFF_CSV;
 
 	if (argc == 3) {
 		/* FILE OLD NEW: one database. */
@@ -492,10 +474,20 @@ out:
 	return retval;
 }
 
+/* The options of diff: the report options, then its own. */
+static const struct args_option diff_options[] = {
+	{ .type = ARGS_GROUP, .group = stats_options },
+	{ .type = ARGS_FLAG, .name = "json", .id = 'j',
+	  .help = "print a JSON object: old, new, stats, others, total" },
+	{ .type = ARGS_FLAG, .name = "csv", .id = 'c', .alternative = 1,
+	  .help = "print key,size,size_diff,count,count_diff lines" },
+	{ .type = ARGS_END }
+};
+
 const struct cmd_entry cmd_diff_entry = {
 	.name = "diff",
-	.usage = "FILE OLD NEW | OLD.db[:SNAPSHOT] NEW.db[:SNAPSHOT] " STATS_USAGE
-	    " [--json | --csv]",
+	.args = { .usage = "FILE OLD NEW | OLD.db[:SNAPSHOT] NEW.db[:SNAPSHOT]", .lower = 2,
+	    .upper = 3, .options = diff_options, .width = 16 },
 	.help = "Compare two snapshots, of one run or of two: what grew, what shrank, by how much.",
 	.detail =
 	    "With three arguments, compare snapshots OLD and NEW of the database FILE.\n"
@@ -507,10 +499,6 @@ const struct cmd_entry cmd_diff_entry = {
 	    "A SNAPSHOT is an id, first, last, peak, or a label (its last snapshot).\n"
 	    "\n"
 	    "Per key: the new size and count and their differences; a key of the old\n"
-	    "snapshot only has size 0.  Sorted by |size diff|, size, |count diff|, count.\n"
-	    "\n"
-	    STATS_HELP
-	    "  --json          print a JSON object: old, new, stats, others, total\n"
-	    "  --csv           print key,size,size_diff,count,count_diff lines\n",
+	    "snapshot only has size 0.  Sorted by |size diff|, size, |count diff|, count.\n",
 	.exec = cmd_diff_exec
 };

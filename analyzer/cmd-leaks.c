@@ -22,7 +22,6 @@
  */
 #include "analyzer.h"
 
-#include <getopt.h>
 #include <stdlib.h>
 
 #include "db.h"
@@ -627,56 +626,35 @@ leaks_print_json(struct lost *l, char **cause)
 }
 
 static enum cmd_retval
-cmd_leaks_exec(int argc, char **argv, struct cmd_exit *exit_how, char **cause)
+cmd_leaks_exec(const struct args *args, struct cmd_exit *exit_how, char **cause)
 {
-	static const struct option options[] = {
-		{ "since", required_argument, NULL, 's' },
-		{ "suppressions", required_argument, NULL, 'S' },
-		{ "json", no_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 }
-	};
 	struct lost l;
 	struct db *db;
-	const char *since = NULL;
+	const char *file;
 	enum cmd_retval retval = CMD_RETURN_ERROR;
-	int c, json = 0, rc;
+	size_t i = 0;
+	int rc;
 
 	(void)exit_how;
 	lost_init(&l);
-	while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
-		switch (c) {
-		case 's':
-			since = optarg;
-			break;
-		case 'S':
-			if (lost_supp_load(&l, optarg, cause) != 0) {
-				lost_free(&l);
-				return CMD_RETURN_ERROR;
-			}
-			break;
-		case 'j':
-			json = 1;
-			break;
-		default:
+	while ((file = args_next(args, 'S', &i)) != NULL) {
+		if (lost_supp_load(&l, file, cause) != 0) {
 			lost_free(&l);
-			return CMD_RETURN_USAGE;
+			return CMD_RETURN_ERROR;
 		}
 	}
-	argc -= optind;
-	argv += optind;
-	if (argc < 1 || argc > 2) {
-		lost_free(&l);
-		return CMD_RETURN_USAGE;
-	}
 
-	if ((db = db_open(argv[0], cause)) == NULL) {
+	if ((db = db_open(args->argv[0], cause)) == NULL) {
 		lost_free(&l);
 		return CMD_RETURN_ERROR;
 	}
 	l.sites = 1;
-	if (lost_choose(&l, db, argc > 1 ? argv[1] : NULL, since, cause) == 0 &&
-	    lost_compute(&l, cause) == 0) {
-		rc = json ? leaks_print_json(&l, cause) : leaks_print_text(&l, cause);
+	if (lost_choose(&l, db, args->argc > 1 ? args->argv[1] : NULL, args_get(args, 's'),
+	    cause) == 0 && lost_compute(&l, cause) == 0) {
+		if (args_has(args, 'j'))
+			rc = leaks_print_json(&l, cause);
+		else
+			rc = leaks_print_text(&l, cause);
 		if (rc == 0)
 			retval = CMD_RETURN_NORMAL;
 	}
@@ -685,9 +663,27 @@ cmd_leaks_exec(int argc, char **argv, struct cmd_exit *exit_how, char **cause)
 	return retval;
 }
 
+/* The options of leaks. */
+static const struct args_option leaks_options[] = {
+	{ .type = ARGS_STRING, .name = "since", .id = 's', .arg = "SNAPSHOT", .help_arg = "S",
+	  .help = "keep only what leaked after snapshot S: blocks allocated after\n"
+	  "it, and cycles with such a block" },
+	{ .type = ARGS_STRING, .name = "suppressions", .id = 'S', .arg = "FILE", .help_arg = "F",
+	  .repeat = 1,
+	  .help = "leave out the leaks whose allocation stack matches a line\n"
+	  "leak:PATTERN of F (LeakSanitizer's format: '*' matches\n"
+	  "anything, '^' and '$' anchor); a cycle goes whole; count them\n"
+	  "as suppressed.  May be given several times." },
+	{ .type = ARGS_FLAG, .name = "json", .id = 'j',
+	  .help = "print a JSON object: snapshot, since, summary, cycles, leaks,\n"
+	  "python_cycles, leaked_references" },
+	{ .type = ARGS_END }
+};
+
 const struct cmd_entry cmd_leaks_entry = {
 	.name = "leaks",
-	.usage = "FILE [SNAPSHOT] [--since SNAPSHOT] [--suppressions FILE] [--json]",
+	.args = { .usage = "FILE [SNAPSHOT]", .lower = 1, .upper = 2, .options = leaks_options,
+	    .width = 19 },
 	.help = "Show what the leak scan of a snapshot (default: the last scanned) found lost.",
 	.detail =
 	    "A SNAPSHOT is an id, first, last, peak, or a label (its last snapshot); it must\n"
@@ -703,15 +699,6 @@ const struct cmd_entry cmd_leaks_entry = {
 	    "For a traced CPython, the summary also counts the garbage that CPython's gc\n"
 	    "would find, its cycles and the leaked references (objects whose refcount\n"
 	    "exceeds the references found); then come the garbage cycles, with the types,\n"
-	    "refcounts and Python tracebacks of their objects, and the leaked references.\n"
-	    "\n"
-	    "  --since S          keep only what leaked after snapshot S: blocks allocated after\n"
-	    "                     it, and cycles with such a block\n"
-	    "  --suppressions F   leave out the leaks whose allocation stack matches a line\n"
-	    "                     leak:PATTERN of F (LeakSanitizer's format: '*' matches\n"
-	    "                     anything, '^' and '$' anchor); a cycle goes whole; count them\n"
-	    "                     as suppressed.  May be given several times.\n"
-	    "  --json             print a JSON object: snapshot, since, summary, cycles, leaks,\n"
-	    "                     python_cycles, leaked_references\n",
+	    "refcounts and Python tracebacks of their objects, and the leaked references.\n",
 	.exec = cmd_leaks_exec
 };

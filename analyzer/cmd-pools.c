@@ -18,7 +18,6 @@
 #include "analyzer.h"
 
 #include <assert.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -390,36 +389,22 @@ pools_print_json(const struct pools *p, const struct pools_totals *t,
 }
 
 static enum cmd_retval
-cmd_pools_exec(int argc, char **argv, struct cmd_exit *exit_how, char **cause)
+cmd_pools_exec(const struct args *args, struct cmd_exit *exit_how, char **cause)
 {
-	static const struct option options[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 }
-	};
 	struct pools p;
 	struct pools_totals t;
 	struct db *db;
 	struct db_snapshot snap;
 	enum cmd_retval retval = CMD_RETURN_ERROR;
-	int c, json = 0, started;
+	int started;
 
 	(void)exit_how;
-	while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
-		if (c != 'j')
-			return CMD_RETURN_USAGE;
-		json = 1;
-	}
-	argc -= optind;
-	argv += optind;
-	if (argc < 1 || argc > 2)
-		return CMD_RETURN_USAGE;
-
-	if ((db = db_open(argv[0], cause)) == NULL)
+	if ((db = db_open(args->argv[0], cause)) == NULL)
 		return CMD_RETURN_ERROR;
 	memset(&p, 0, sizeof p);
 	/* One read transaction: the arenas and the blocks of the same state of the file. */
 	started = db_read_begin(db);
-	if (db_snapshot_find(db, argc > 1 ? argv[1] : NULL, &snap, cause) != 0)
+	if (db_snapshot_find(db, args->argc > 1 ? args->argv[1] : NULL, &snap, cause) != 0)
 		goto out;
 	if (!snap.full) {
 		*cause = xasprintf("%s: snapshot %lld is not a full snapshot (its trigger %s keeps"
@@ -430,7 +415,7 @@ cmd_pools_exec(int argc, char **argv, struct cmd_exit *exit_how, char **cause)
 	    pools_blocks(db, &snap, &p, cause) != 0)
 		goto out;
 	pools_total(&p, &t);
-	if (json)
+	if (args_has(args, 'j'))
 		pools_print_json(&p, &t, &snap);
 	else
 		pools_print_text(&p, &t, &snap);
@@ -444,15 +429,21 @@ out:
 	return retval;
 }
 
+/* The options of pools. */
+static const struct args_option pools_options[] = {
+	{ .type = ARGS_FLAG, .name = "json", .id = 'j',
+	  .help = "print a JSON object: snapshot, python, size_classes, arenas, totals,\n"
+	  "arena_list" },
+	{ .type = ARGS_END }
+};
+
 const struct cmd_entry cmd_pools_entry = {
 	.name = "pools",
-	.usage = "FILE [SNAPSHOT] [--json]",
+	.args = { .usage = "FILE [SNAPSHOT]", .lower = 1, .upper = 2, .options = pools_options,
+	    .width = 16 },
 	.help = "Show pymalloc's size classes, pools and arenas at a snapshot of a CPython process.",
 	.detail =
 	    "A SNAPSHOT is an id, first, last, peak, or a label (its last snapshot); it must be a\n"
-	    "full snapshot.\n"
-	    "\n"
-	    "  --json          print a JSON object: snapshot, python, size_classes, arenas, totals,\n"
-	    "                  arena_list\n",
+	    "full snapshot.\n",
 	.exec = cmd_pools_exec
 };

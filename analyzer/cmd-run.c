@@ -29,7 +29,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <glob.h>
 #include <limits.h>
 #include <signal.h>
@@ -47,6 +46,9 @@
 #ifndef HS_PYTHON_DIR
 #define HS_PYTHON_DIR "/usr/local/share/heapscope/python"
 #endif
+/* The text of the number N, a macro: RUN_STRING(HS_MAX_DEPTH) is "256". */
+#define RUN_STRING(n) RUN_STRING_(n)
+#define RUN_STRING_(n) #n
 
 /*
  * The signals the parent handles while it waits, and what it does with them: the first
@@ -80,8 +82,6 @@ struct run_options {
 	int		 leak_check;	/* --leak-check (or implied): sum the leaks at the end */
 	int		 error_exitcode; /* --error-exitcode: the status if leaks are found, 0:
 					   the child's status whatever they are */
-	const char	**supps;	/* --suppressions files, in order */
-	size_t		 nsupps;	/* entries in supps */
 };
 
 /* Sends the signal to the child. */
@@ -144,96 +144,51 @@ run_signal_number(const char *s)
 	return (int)n;
 }
 
-/* Parses the options into *O; returns the index of the command in ARGV, or -1 on a usage error. */
+/* Checks that the -o argument ARG names a file: it is not empty. */
 static int
-run_parse(int argc, char **argv, struct run_options *o, char **cause)
+run_check_output(const struct args *args, const char *arg, char **cause)
 {
-	static const struct option options[] = {
-		{ "output", required_argument, NULL, 'o' },
-		{ "depth", required_argument, NULL, 'd' },
-		{ "interval", required_argument, NULL, 'i' },
-		{ "signal", required_argument, NULL, 's' },
-		{ "follow", no_argument, NULL, 'f' },
-		{ "leak-check", no_argument, NULL, 'l' },
-		{ "error-exitcode", required_argument, NULL, 'e' },
-		{ "suppressions", required_argument, NULL, 'S' },
-		{ NULL, 0, NULL, 0 }
-	};
-	char *end;
-	long n;
-	double d;
-	int c;
+	(void)args;
+	(void)cause;
+	return *arg != '\0' ? 0 : -1;
+}
 
+/* Checks that the --interval argument ARG is a number of seconds, at most 1e9. */
+static int
+run_check_interval(const struct args *args, const char *arg, char **cause)
+{
+	char *end;
+	double d;
+
+	(void)args;
+	(void)cause;
+	errno = 0;
+	d = strtod(arg, &end);
+	return end == arg || *end != '\0' || errno != 0 || !(d >= 0) || d > 1e9 ? -1 : 0;
+}
+
+/* Checks that the --signal argument ARG names a signal for snapshots, or none. */
+static int
+run_check_signal(const struct args *args, const char *arg, char **cause)
+{
+	(void)args;
+	(void)cause;
+	return run_signal_number(arg) < 0 ? -1 : 0;
+}
+
+/* Sets *O from the command line ARGS. */
+static void
+run_options_set(struct run_options *o, const struct args *args)
+{
 	memset(o, 0, sizeof *o);
-	/* "+": options end at the command, whose own options are its business. */
-	while ((c = getopt_long(argc, argv, "+o:", options, NULL)) != -1) {
-		switch (c) {
-		case 'o':
-			if (*optarg == '\0') {
-				*cause = xstrdup("bad -o \"\" (a file name)");
-				return -1;
-			}
-			o->output = optarg;
-			break;
-		case 'd':
-			errno = 0;
-			n = strtol(optarg, &end, 10);
-			if (*optarg < '0' || *optarg > '9' || *end != '\0' || errno != 0 || n < 1 ||
-			    n > HS_MAX_DEPTH) {
-				*cause = xasprintf("bad --depth %s (a number of frames from 1 to %d)",
-				    quote(optarg), HS_MAX_DEPTH);
-				return -1;
-			}
-			o->depth = optarg;
-			break;
-		case 'i':
-			errno = 0;
-			d = strtod(optarg, &end);
-			if (end == optarg || *end != '\0' || errno != 0 || !(d >= 0) || d > 1e9) {
-				*cause = xasprintf("bad --interval %s (a number of seconds)",
-				    quote(optarg));
-				return -1;
-			}
-			o->interval = optarg;
-			break;
-		case 's':
-			if (run_signal_number(optarg) < 0) {
-				*cause = xasprintf("bad --signal %s (a name like USR2 or SIGUSR2,"
-				    " a number, or none)", quote(optarg));
-				return -1;
-			}
-			o->signal = optarg;
-			break;
-		case 'f':
-			o->follow = 1;
-			break;
-		case 'l':
-			o->leak_check = 1;
-			break;
-		case 'e':
-			errno = 0;
-			n = strtol(optarg, &end, 10);
-			if (*optarg < '0' || *optarg > '9' || *end != '\0' || errno != 0 ||
-			    n > 255) {
-				*cause = xasprintf("bad --error-exitcode %s"
-				    " (a status from 0 to 255)", quote(optarg));
-				return -1;
-			}
-			o->error_exitcode = (int)n;
-			o->leak_check = 1;
-			break;
-		case 'S':
-			o->supps = xreallocarray(o->supps, o->nsupps + 1, sizeof *o->supps);
-			o->supps[o->nsupps++] = optarg;
-			o->leak_check = 1;
-			break;
-		default:
-			return -1;
-		}
-	}
-	if (optind >= argc)
-		return -1;
-	return optind;
+	o->output = args_get(args, 'o');
+	o->depth = args_get(args, 'd');
+	o->interval = args_get(args, 'i');
+	o->signal = args_get(args, 's');
+	o->follow = args_has(args, 'f') > 0;
+	/* --error-exitcode and --suppressions imply --leak-check. */
+	o->leak_check = args_has(args, 'l') + args_has(args, 'e') + args_has(args, 'S') > 0;
+	o->error_exitcode = (int)args_number(args, 'e', 0);
 }
 
 /* Returns PATH made absolute against the working directory, in a new string; NULL on error. */
@@ -582,37 +537,49 @@ run_command(char **command, const struct run_options *opts, struct lost *l,
 }
 
 static enum cmd_retval
-cmd_run_exec(int argc, char **argv, struct cmd_exit *exit_how, char **cause)
+cmd_run_exec(const struct args *args, struct cmd_exit *exit_how, char **cause)
 {
 	struct run_options o;
 	struct lost l;
 	enum cmd_retval retval;
-	size_t i;
-	int first;
+	const char *file;
+	size_t i = 0;
 
-	if ((first = run_parse(argc, argv, &o, cause)) < 0) {
-		free(o.supps);
-		return CMD_RETURN_USAGE;
-	}
+	run_options_set(&o, args);
 	lost_init(&l);
-	for (i = 0; i < o.nsupps; i++) {
-		if (lost_supp_load(&l, o.supps[i], cause) != 0) {
-			free(o.supps);
+	while ((file = args_next(args, 'S', &i)) != NULL) {
+		if (lost_supp_load(&l, file, cause) != 0) {
 			lost_free(&l);
 			return CMD_RETURN_ERROR;
 		}
 	}
-	free(o.supps);
-	o.supps = NULL;
-	retval = run_command(argv + first, &o, &l, exit_how, cause);
+	retval = run_command(args->argv, &o, &l, exit_how, cause);
 	lost_free(&l);
 	return retval;
 }
 
+/* The options of run, which run_options_set asks for by their letters. */
+static const struct args_option run_options[] = {
+	{ .type = ARGS_STRING, .name = "output", .letter = 'o', .id = 'o', .arg = "FILE",
+	  .what = "a file name", .check = run_check_output },
+	{ .type = ARGS_NUMBER, .name = "depth", .id = 'd', .arg = "N", .min = 1,
+	  .max = HS_MAX_DEPTH, .what = "a number of frames from 1 to " RUN_STRING(HS_MAX_DEPTH) },
+	{ .type = ARGS_STRING, .name = "interval", .id = 'i', .arg = "SECONDS",
+	  .what = "a number of seconds", .check = run_check_interval },
+	{ .type = ARGS_STRING, .name = "signal", .id = 's', .arg = "SIG|none",
+	  .what = "a name like USR2 or SIGUSR2, a number, or none", .check = run_check_signal },
+	{ .type = ARGS_FLAG, .name = "follow", .id = 'f' },
+	{ .type = ARGS_FLAG, .name = "leak-check", .id = 'l' },
+	{ .type = ARGS_NUMBER, .name = "error-exitcode", .id = 'e', .arg = "N", .min = 0,
+	  .max = 255, .what = "a status from 0 to 255" },
+	{ .type = ARGS_STRING, .name = "suppressions", .id = 'S', .arg = "FILE", .repeat = 1 },
+	{ .type = ARGS_END }
+};
+
 const struct cmd_entry cmd_run_entry = {
 	.name = "run",
-	.usage = "[-o FILE] [--depth N] [--interval SECONDS] [--signal SIG|none] [--follow]"
-	    " [--leak-check] [--error-exitcode N] [--suppressions FILE] -- COMMAND [ARG...]",
+	.args = { .usage = "-- COMMAND [ARG...]", .lower = 1, .upper = -1, .in_order = 1,
+	    .options = run_options },
 	.help = "Run COMMAND with its heap traced into a database (-o FILE, %p is the pid).",
 	.exec = cmd_run_exec
 };

@@ -6,7 +6,6 @@
  */
 #include "analyzer.h"
 
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -115,27 +114,15 @@ snapshots_print_json(sqlite3_stmt *stmt)
 }
 
 static enum cmd_retval
-cmd_snapshots_exec(int argc, char **argv, struct cmd_exit *exit_how, char **cause)
+cmd_snapshots_exec(const struct args *args, struct cmd_exit *exit_how, char **cause)
 {
-	static const struct option options[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 }
-	};
 	struct snapshots_widths w = { 2, 5, 7, 7, 10, 11 };
 	struct db *db;
 	sqlite3_stmt *stmt;
-	int c, json = 0, rc, n = 0;
+	int json = args_has(args, 'j') > 0, rc, n = 0;
 
 	(void)exit_how;
-	while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
-		if (c != 'j')
-			return CMD_RETURN_USAGE;
-		json = 1;
-	}
-	if (argc - optind != 1)
-		return CMD_RETURN_USAGE;
-
-	if ((db = db_open(argv[optind], cause)) == NULL)
+	if ((db = db_open(args->argv[0], cause)) == NULL)
 		return CMD_RETURN_ERROR;
 	if (!json && snapshots_measure(db, &w, cause) != 0) {
 		db_close(db);
@@ -174,9 +161,15 @@ cmd_snapshots_exec(int argc, char **argv, struct cmd_exit *exit_how, char **caus
 	return CMD_RETURN_NORMAL;
 }
 
+/* The options of snapshots. */
+static const struct args_option snapshots_options[] = {
+	{ .type = ARGS_FLAG, .name = "json", .id = 'j' },
+	{ .type = ARGS_END }
+};
+
 const struct cmd_entry cmd_snapshots_entry = {
 	.name = "snapshots",
-	.usage = "FILE [--json]",
+	.args = { .usage = "FILE", .lower = 1, .upper = 1, .options = snapshots_options },
 	.help = "List the snapshots of a database: when, why, and how much heap was live.",
 	.exec = cmd_snapshots_exec
 };

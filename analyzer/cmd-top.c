@@ -4,12 +4,11 @@
  * code.
  *
  * The sites of the snapshot are loaded, placed, filtered and grouped by stats.c (which diff
- * shares), as side 0 of a report with one source; this file parses the command line and prints
- * the groups, sorted by size, then count (both descending), then key, as a table or as JSON.
+ * shares, with its options), as side 0 of a report with one source; this file prints the
+ * groups, sorted by size, then count (both descending), then key, as a table or as JSON.
  */
 #include "analyzer.h"
 
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -185,48 +184,26 @@ top_print_json(struct stats *s, const struct db_snapshot *snap, size_t shown)
 }
 
 static enum cmd_retval
-cmd_top_exec(int argc, char **argv, struct cmd_exit *exit_how, char **cause)
+cmd_top_exec(const struct args *args, struct cmd_exit *exit_how, char **cause)
 {
-	static const struct option options[] = {
-		STATS_LONG_OPTIONS,
-		{ "json", no_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 }
-	};
 	struct stats s;
 	struct stats_source *src;
 	struct db *db;
 	struct db_snapshot snap;
 	enum cmd_retval retval = CMD_RETURN_ERROR;
-	int c, json = 0;
 
 	(void)exit_how;
 	stats_init(&s);
-	while ((c = getopt_long(argc, argv, "n:", options, NULL)) != -1) {
-		switch (stats_option(&s, c, optarg, cause)) {
-		case 1:
-			continue;
-		case -1:
-			stats_free(&s);
-			return CMD_RETURN_USAGE;
-		}
-		if (c != 'j') {
-			stats_free(&s);
-			return CMD_RETURN_USAGE;
-		}
-		json = 1;
-	}
-	argc -= optind;
-	argv += optind;
-	if (argc < 1 || argc > 2 || stats_check(&s, cause) != 0) {
+	if (stats_set_args(&s, args, cause) != 0) {
 		stats_free(&s);
 		return CMD_RETURN_USAGE;
 	}
 
-	if ((db = db_open(argv[0], cause)) == NULL) {
+	if ((db = db_open(args->argv[0], cause)) == NULL) {
 		stats_free(&s);
 		return CMD_RETURN_ERROR;
 	}
-	if (db_snapshot_find(db, argc > 1 ? argv[1] : NULL, &snap, cause) != 0) {
+	if (db_snapshot_find(db, args->argc > 1 ? args->argv[1] : NULL, &snap, cause) != 0) {
 		stats_free(&s);
 		db_close(db);
 		return CMD_RETURN_ERROR;
@@ -237,7 +214,7 @@ cmd_top_exec(int argc, char **argv, struct cmd_exit *exit_how, char **cause)
 		goto out;
 	stats_sort(&s, 0);
 
-	if (json)
+	if (args_has(args, 'j'))
 		top_print_json(&s, &snap, stats_shown(&s));
 	else
 		top_print_text(&s, &snap, stats_shown(&s));
@@ -249,14 +226,19 @@ out:
 	return retval;
 }
 
+/* The options of top: the report options, then its own. */
+static const struct args_option top_options[] = {
+	{ .type = ARGS_GROUP, .group = stats_options },
+	{ .type = ARGS_FLAG, .name = "json", .id = 'j',
+	  .help = "print a JSON object: snapshot, by, stats, others, total" },
+	{ .type = ARGS_END }
+};
+
 const struct cmd_entry cmd_top_entry = {
 	.name = "top",
-	.usage = "FILE [SNAPSHOT] " STATS_USAGE " [--json]",
+	.args = { .usage = "FILE [SNAPSHOT]", .lower = 1, .upper = 2, .options = top_options,
+	    .width = 16 },
 	.help = "Show where the live memory of a snapshot (default: the last) was allocated.",
-	.detail =
-	    "A SNAPSHOT is an id, first, last, peak, or a label (its last snapshot).\n"
-	    "\n"
-	    STATS_HELP
-	    "  --json          print a JSON object: snapshot, by, stats, others, total\n",
+	.detail = "A SNAPSHOT is an id, first, last, peak, or a label (its last snapshot).\n",
 	.exec = cmd_top_exec
 };

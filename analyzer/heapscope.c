@@ -1,7 +1,8 @@
 /*
  * heapscope, the analyzer: main, the command table, and the helpers for messages that every
- * command shares.  `heapscope COMMAND ARG...` finds COMMAND by its exact name in cmd_table[] and
- * runs its exec function with the remaining arguments.  Only main prints errors and exits:
+ * command shares.  `heapscope COMMAND ARG...` finds COMMAND by its exact name in cmd_table[],
+ * parses the remaining arguments as its entry declares (args.c) and runs its exec function with
+ * them.  Only main prints errors and exits:
  * `heapscope: COMMAND: CAUSE` and status 1 for errors, the `usage:` line (or a one-line reason)
  * and status 2 for bad arguments.  Warnings that do not stop a command (a library that cannot be
  * symbolized) go through cmd_warn, which names the running command.
@@ -113,6 +114,14 @@ format_time(char *buf, size_t len, double t)
 		snprintf(buf, len, "%.0f", t);
 }
 
+/* Prints BEFORE, then the name and the arguments of command E, "top FILE [SNAPSHOT] ...", to F. */
+static void
+usage_command(FILE *f, const char *before, const struct cmd_entry *e)
+{
+	fprintf(f, "%s%s ", before, e->name);
+	args_print_usage(f, &e->args);
+}
+
 /* Prints the list of commands for --help. */
 static void
 usage_help(FILE *f)
@@ -121,8 +130,10 @@ usage_help(FILE *f)
 
 	fprintf(f, "usage: heapscope COMMAND [ARG...]\n"
 	    "       heapscope --help | --version\n\ncommands:\n");
-	for (e = cmd_table; *e != NULL; e++)
-		fprintf(f, "  %s %s\n      %s\n", (*e)->name, (*e)->usage, (*e)->help);
+	for (e = cmd_table; *e != NULL; e++) {
+		usage_command(f, "  ", *e);
+		fprintf(f, "\n      %s\n", (*e)->help);
+	}
 }
 
 /* Raises SIG on this process with its default action; returns only if that did not end it. */
@@ -147,6 +158,7 @@ main(int argc, char **argv)
 	const struct cmd_entry *const *e;
 	const struct cmd_entry *entry = NULL;
 	struct cmd_exit exit_how = { 0, 0 };
+	struct args args;
 	enum cmd_retval retval;
 	char *cause = NULL;
 
@@ -173,15 +185,20 @@ main(int argc, char **argv)
 		return 2;
 	}
 	if (argc > 2 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {
-		printf("usage: heapscope %s %s\n", entry->name, entry->usage);
+		usage_command(stdout, "usage: heapscope ", entry);
+		putchar('\n');
 		if (entry->detail != NULL)
 			printf("\n%s", entry->detail);
+		args_print_help(stdout, &entry->args);
 		return 0;
 	}
 
 	cmd_current = entry->name;
-	opterr = 0;
-	retval = entry->exec(argc - 1, argv + 1, &exit_how, &cause);
+	if (args_parse(&entry->args, argc - 1, argv + 1, &args, &cause) != 0)
+		retval = CMD_RETURN_USAGE;
+	else
+		retval = entry->exec(&args, &exit_how, &cause);
+	args_free(&args);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "heapscope: %s: standard output: %s\n", entry->name,
 		    strerror(errno));
@@ -199,8 +216,10 @@ main(int argc, char **argv)
 	case CMD_RETURN_USAGE:
 		if (cause != NULL)
 			fprintf(stderr, "heapscope: %s: %s\n", entry->name, cause);
-		else
-			fprintf(stderr, "usage: heapscope %s %s\n", entry->name, entry->usage);
+		else {
+			usage_command(stderr, "usage: heapscope ", entry);
+			fputc('\n', stderr);
+		}
 		exit_how.status = 2;
 		exit_how.signal = 0;
 		break;

@@ -74,8 +74,8 @@
  */
 #define STATS_PREFETCH 4
 
-/* The --by names, in enum stats_by order, and what groups are called in text output. */
-const char *const stats_by_names[] = { "lineno", "filename", "function", "traceback" };
+/* The --by names, in enum stats_by order (NULL-terminated), and what groups are called in text. */
+const char *const stats_by_names[] = { "lineno", "filename", "function", "traceback", NULL };
 const char *const stats_by_noun[] = { "line", "file", "function", "traceback" };
 const char *const stats_by_nouns[] = { "lines", "files", "functions", "tracebacks" };
 
@@ -172,79 +172,105 @@ stats_free(struct stats *s)
 	memset(s, 0, sizeof *s);
 }
 
-/* Parses the -n argument ARG into *N; returns 0, or -1 if it is not a count. */
-static int
-stats_parse_count(const char *arg, size_t *n)
-{
-	char *end;
-	unsigned long long v;
+/* How stats_set_args knows the options of stats_options. */
+enum stats_opt {
+	STATS_OPT_BY = 256,	/* --by (above the letters commands name their own options by) */
+	STATS_OPT_CUMULATIVE,	/* --cumulative */
+	STATS_OPT_INCLUDE,	/* --include */
+	STATS_OPT_EXCLUDE,	/* --exclude */
+	STATS_OPT_ALL_FRAMES,	/* --all-frames */
+	STATS_OPT_NATIVE,	/* --native */
+	STATS_OPT_LIMIT		/* -n */
+};
 
-	if (*arg < '0' || *arg > '9')
-		return -1;
-	v = strtoull(arg, &end, 10);
-	if (*end != '\0' || v > INT_MAX)
-		return -1;
-	*n = (size_t)v;
-	return 0;
+/* The --help lines of the --by names, in stats_by_names order. */
+static const char *const stats_by_help[] = {
+	"group by the file:line of the key frame (the default): the first\n"
+	"frame, from the innermost, outside the allocator; for a block of\n"
+	"CPython's allocators, its most recent Python frame",
+	"group by its source file (its module when the file is unknown)",
+	"group by its function",
+	"group by the whole stack from the key frame out (the Python\n"
+	"traceback, the most recent call first)"
+};
+
+/* Checks that one more --include or --exclude pattern fits in STATS_MAX_FILTERS. */
+static int
+stats_check_filter(const struct args *args, const char *arg, char **cause)
+{
+	(void)arg;
+	if (args_has(args, STATS_OPT_INCLUDE) + args_has(args, STATS_OPT_EXCLUDE) <
+	    STATS_MAX_FILTERS)
+		return 0;
+	*cause = xasprintf("too many --include and --exclude patterns (at most %d)",
+	    STATS_MAX_FILTERS);
+	return -1;
 }
+
+/* The report options, for the tables of top and diff; read by stats_set_args. */
+const struct args_option stats_options[] = {
+	{ .type = ARGS_CHOICE, .name = "by", .id = STATS_OPT_BY, .choices = stats_by_names,
+	  .choice_help = stats_by_help },
+	{ .type = ARGS_FLAG, .name = "cumulative", .id = STATS_OPT_CUMULATIVE,
+	  .help = "count a block under every frame of its stack from the key frame\n"
+	  "out, once per distinct key (not with --by traceback)" },
+	{ .type = ARGS_STRING, .name = "include", .id = STATS_OPT_INCLUDE, .arg = "PATTERN",
+	  .help_arg = "PAT", .check = stats_check_filter, .repeat = 1,
+	  .help = "keep only the sites whose key frame matches the fnmatch pattern PAT:\n"
+	  "its function, its file or module, or their last path component" },
+	{ .type = ARGS_STRING, .name = "exclude", .id = STATS_OPT_EXCLUDE, .arg = "PATTERN",
+	  .help_arg = "PAT", .check = stats_check_filter, .repeat = 1,
+	  .help = "drop the sites whose key frame matches PAT" },
+	{ .type = ARGS_FLAG, .name = "all-frames", .id = STATS_OPT_ALL_FRAMES,
+	  .help = "test PAT on every frame from the key frame out, not only on it" },
+	{ .type = ARGS_FLAG, .name = "native", .id = STATS_OPT_NATIVE,
+	  .help = "key the blocks of CPython's allocators on their native frames\n"
+	  "too, not on their Python frames" },
+	{ .type = ARGS_NUMBER, .letter = 'n', .id = STATS_OPT_LIMIT, .arg = "N", .min = 0,
+	  .max = INT_MAX, .what = "a count of lines, 0 for all",
+	  .help = "show the first N keys (10 by default, 0 for all)" },
+	{ .type = ARGS_END }
+};
 
 /*
- * Handles option C (a getopt_long result) with argument ARG if it is one of the options of
- * STATS_LONG_OPTIONS or -n.  Returns 1 if it was, 0 if it is not one of them, -1 with *CAUSE set
- * if its argument is bad.
+ * Sets the options of S from the command line ARGS, whose values args_parse has checked, and
+ * checks that they go together.  Returns 0, or -1 with *CAUSE set (a usage error).
  */
 int
-stats_option(struct stats *s, int c, const char *arg, char **cause)
+stats_set_args(struct stats *s, const struct args *args, char **cause)
 {
+	const struct args_value *v;
 	size_t i;
 
-	switch (c) {
-	case STATS_OPT_BY:
-		for (i = 0; i < sizeof stats_by_names / sizeof stats_by_names[0]; i++) {
-			if (strcmp(arg, stats_by_names[i]) == 0) {
-				s->by = (enum stats_by)i;
-				return 1;
-			}
+	for (i = 0; i < args->nvalues; i++) {
+		v = &args->values[i];
+		switch (v->option->id) {
+		case STATS_OPT_BY:
+			s->by = (enum stats_by)v->number;
+			break;
+		case STATS_OPT_CUMULATIVE:
+			s->cumulative = 1;
+			break;
+		case STATS_OPT_INCLUDE:
+		case STATS_OPT_EXCLUDE:
+			assert(s->nfilters < STATS_MAX_FILTERS);
+			s->filters[s->nfilters].pattern = v->arg;
+			s->filters[s->nfilters].inclusive = v->option->id == STATS_OPT_INCLUDE;
+			if (v->option->id == STATS_OPT_INCLUDE)
+				s->inclusive = 1;
+			s->nfilters++;
+			break;
+		case STATS_OPT_ALL_FRAMES:
+			s->all_frames = 1;
+			break;
+		case STATS_OPT_NATIVE:
+			s->native = 1;
+			break;
+		case STATS_OPT_LIMIT:
+			s->limit = (size_t)v->number;
+			break;
 		}
-		*cause = xasprintf("bad --by %s (lineno, filename, function or traceback)",
-		    quote(arg));
-		return -1;
-	case STATS_OPT_CUMULATIVE:
-		s->cumulative = 1;
-		return 1;
-	case STATS_OPT_INCLUDE:
-	case STATS_OPT_EXCLUDE:
-		if (s->nfilters == STATS_MAX_FILTERS) {
-			*cause = xasprintf("too many --include and --exclude patterns (at most %d)",
-			    STATS_MAX_FILTERS);
-			return -1;
-		}
-		s->filters[s->nfilters].pattern = arg;
-		s->filters[s->nfilters].inclusive = c == STATS_OPT_INCLUDE;
-		if (c == STATS_OPT_INCLUDE)
-			s->inclusive = 1;
-		s->nfilters++;
-		return 1;
-	case STATS_OPT_ALL_FRAMES:
-		s->all_frames = 1;
-		return 1;
-	case STATS_OPT_NATIVE:
-		s->native = 1;
-		return 1;
-	case 'n':
-		if (stats_parse_count(arg, &s->limit) != 0) {
-			*cause = xasprintf("bad -n %s (a count of lines, 0 for all)", quote(arg));
-			return -1;
-		}
-		return 1;
 	}
-	return 0;
-}
-
-/* Checks that the options go together; returns 0, or -1 with *CAUSE set. */
-int
-stats_check(struct stats *s, char **cause)
-{
 	/* Every frame of a traceback is already in its key: there is nothing to accumulate. */
 	if (s->cumulative && s->by == STATS_TRACEBACK) {
 		*cause = xstrdup("--cumulative goes with --by lineno, filename or function");

@@ -6,7 +6,6 @@
 #ifndef STATS_H
 #define STATS_H
 
-#include <getopt.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,47 +34,8 @@ enum stats_by {
 /* Most --include and --exclude patterns: one bit each in struct stats_frame. */
 #define STATS_MAX_FILTERS 64
 
-/* The getopt_long values of the options stats_option parses (above any character). */
-enum stats_opt {
-	STATS_OPT_BY = 256,
-	STATS_OPT_CUMULATIVE,
-	STATS_OPT_INCLUDE,
-	STATS_OPT_EXCLUDE,
-	STATS_OPT_ALL_FRAMES,
-	STATS_OPT_NATIVE
-};
-
-/* The entries of a command's getopt_long table for the options stats_option parses. */
-#define STATS_LONG_OPTIONS \
-	{ "by", required_argument, NULL, STATS_OPT_BY }, \
-	{ "cumulative", no_argument, NULL, STATS_OPT_CUMULATIVE }, \
-	{ "include", required_argument, NULL, STATS_OPT_INCLUDE }, \
-	{ "exclude", required_argument, NULL, STATS_OPT_EXCLUDE }, \
-	{ "all-frames", no_argument, NULL, STATS_OPT_ALL_FRAMES }, \
-	{ "native", no_argument, NULL, STATS_OPT_NATIVE }
-
-/* The usage text of those options and -n, for a command's usage line. */
-#define STATS_USAGE "[--by lineno|filename|function|traceback] [--cumulative]" \
-	" [--include PATTERN] [--exclude PATTERN] [--all-frames] [--native] [-n N]"
-
-/* The help text of those options, for a command's detail. */
-#define STATS_HELP \
-	"  --by lineno     group by the file:line of the key frame (the default): the first\n" \
-	"                  frame, from the innermost, outside the allocator; for a block of\n" \
-	"                  CPython's allocators, its most recent Python frame\n" \
-	"  --by filename   group by its source file (its module when the file is unknown)\n" \
-	"  --by function   group by its function\n" \
-	"  --by traceback  group by the whole stack from the key frame out (the Python\n" \
-	"                  traceback, the most recent call first)\n" \
-	"  --cumulative    count a block under every frame of its stack from the key frame\n" \
-	"                  out, once per distinct key (not with --by traceback)\n" \
-	"  --include PAT   keep only the sites whose key frame matches the fnmatch pattern PAT:\n" \
-	"                  its function, its file or module, or their last path component\n" \
-	"  --exclude PAT   drop the sites whose key frame matches PAT\n" \
-	"  --all-frames    test PAT on every frame from the key frame out, not only on it\n" \
-	"  --native        key the blocks of CPython's allocators on their native frames\n" \
-	"                  too, not on their Python frames\n" \
-	"  -n N            show the first N keys (10 by default, 0 for all)\n"
+/* The options of top and diff that stats_set_args reads: a group for their tables. */
+extern const struct args_option stats_options[];
 
 /* What every entry of a struct stats_hash starts with. */
 struct stats_entry {
@@ -223,8 +183,7 @@ extern const char *const stats_by_nouns[];
 
 void		 stats_init(struct stats *);
 void		 stats_free(struct stats *);
-int		 stats_option(struct stats *, int, const char *, char **);
-int		 stats_check(struct stats *, char **);
+int		 stats_set_args(struct stats *, const struct args *, char **);
 struct stats_source *stats_source_add(struct stats *, struct db *, char **);
 int		 stats_load(struct stats *, struct stats_source *, int64_t, unsigned int, char **);
 int		 stats_load_rows(struct stats *, struct stats_source *, sqlite3_stmt *, int64_t,
