@@ -10,7 +10,8 @@
  * given, in order, with its argument checked and converted, and the arguments after them.
  *
  * The usage line and the option list of --help are printed from the same tables
- * (args_print_usage, args_print_help), so they list exactly the options that are parsed.
+ * (args_print_usage, args_print_help), so they list exactly the options that are parsed, and
+ * tests/help.sh holds heapscope(1) to them.
  *
  * A flattened table lists the options of a command, groups expanded, in table order; an
  * option's index in it, above any character, is its getopt_long value.
