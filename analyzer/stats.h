@@ -1,7 +1,7 @@
 /*
  * Statistics of live memory by key, the part of a report that top, diff and leaks share: loading
  * the sites of one or two snapshots (or of a snapshot's leaked blocks), finding their key frames,
- * native or Python, filtering and grouping.  See stats.c.
+ * native or Python, filtering and grouping.  See stats.c and stats-load.c.
  */
 #ifndef STATS_H
 #define STATS_H
@@ -183,6 +183,7 @@ extern const char *const stats_by_nouns[];
 
 void		 stats_init(struct stats *);
 void		 stats_free(struct stats *);
+void		 stats_clear(struct stats *);
 int		 stats_set_args(struct stats *, const struct args *, char **);
 struct stats_source *stats_source_add(struct stats *, struct db *, char **);
 int		 stats_load(struct stats *, struct stats_source *, int64_t, unsigned int, char **);
