@@ -64,8 +64,8 @@
  * and kept in a table by address (work.types), their names copied to scan_py_names, which the
  * verdicts point into until scan_release().  A pointer to the object, or to its GC header,
  * counts as a pointer to the block's start for the classification above; the words equal to
- * the object's address are counted in roots and in blocks (py_root_refs, py_heap_refs), the
- * words of a GC header, which link the gc's objects, left out.  Then, outside the stop, the gc's
+ * the object's address are counted in roots and in blocks (pyobjs.root_refs and heap_refs),
+ * the words of a GC header, which link the gc's objects, left out.  Then, outside the stop, the gc's
  * algorithm (scan_py_gc): objects whose count exceeds their heap references are referenced from
  * outside the heap, so alive, as are immortal objects, free-list objects (count 0) and blocks
  * that are no object, belong to none, and that a root points into; what they reach along the
@@ -75,10 +75,7 @@
  * Garbage cycles are the
  * components of the garbage with an edge inside, numbered like the leaked cycles.
  *
- * Invariants after scan_collect() (checked in debug builds):
- *	spans[i].start <= spans[i + 1].start
- *	edge_first[0] == 0 <= ... <= edge_first[n] == nedges, edge_to[e] < n
- *	sum of block_refs == edges whose two ends differ (short of saturation)
+ * The state that the parts of a scan share, and its invariants, are in scan.h.
  */
 #include "config.h"
 
@@ -99,61 +96,18 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "scan.h"
 
 #define SCAN_RED_ZONE 128		/* bytes below the stack pointer that leaf code may use */
 #define SCAN_STOP_WAIT 2		/* seconds to wait for the signalled threads to stop */
 #define SCAN_BLOCKED_WAIT 100000000	/* ns to wait for a running thread to unblock the signal */
 #define SCAN_SLOTS 65536		/* threads that can be stopped; more: no scan */
-#define SCAN_CHUNK_SHIFT 24		/* index chunks of 16 MiB */
-#define SCAN_GRAN_SHIFT 8		/* granules of 256 bytes in dense chunks */
-#define SCAN_GRANS (1u << (SCAN_CHUNK_SHIFT - SCAN_GRAN_SHIFT))
 #define SCAN_DENSE 2048			/* blocks from which a chunk gets a granule table */
-#define SCAN_NO_CHUNK UINTPTR_MAX	/* key of an empty slot of the chunk table */
 #define SCAN_BUF (256 * 1024)		/* bytes of root memory copied at a time */
 #define SCAN_DTV_AT 8			/* offset of the DTV pointer in glibc's TCB (tcbhead_t) */
 #define SCAN_DTV_SKEW 16		/* the DTV pointer is its block's start + one dtv_t */
 #define SCAN_TLS_GUESS 65536		/* static TLS bytes assumed when glibc does not say */
 #define SCAN_TCB_GUESS 4096		/* bytes of struct pthread assumed likewise */
-#define PAGE 4096
-
-/* A thread's slot during a stop; written by its own stop handler. */
-enum {
-	SLOT_NEW,		/* listed, nothing sent yet (or to be looked at again) */
-	SLOT_SENT,		/* sent the stop signal */
-	SLOT_CLAIMED,		/* its handler is filling in regs, sp and fs */
-	SLOT_STOPPED,		/* waiting in the handler: regs, sp and fs are valid */
-	SLOT_PASSIVE,		/* not stopped (signal blocked, traced, too slow): sp at best */
-	SLOT_GONE		/* exited, or a zombie */
-};
-struct scan_slot {
-	pid_t tid;		/* kernel thread id */
-	atomic_int state;	/* SLOT_* */
-	uintptr_t fs;		/* thread pointer (its TCB), 0 if unknown */
-	uintptr_t sp;		/* stack pointer where it stopped, 0 if unknown */
-	uintptr_t regs[16];	/* general registers (gregs R8..RSP), if SLOT_STOPPED */
-};
-
-/* A range of memory, [start, end). */
-struct scan_range {
-	uintptr_t start;	/* first byte */
-	uintptr_t end;		/* one past the last */
-};
-
-/* A readable mapping of /proc/self/maps. */
-struct scan_map {
-	uintptr_t start;	/* first byte */
-	uintptr_t end;		/* one past the last */
-	int writable;		/* 1 if mapped with write permission */
-};
-
-/* An entry of the chunk table: the blocks starting in one 16 MiB chunk. */
-struct scan_chunk {
-	uintptr_t key;		/* address >> SCAN_CHUNK_SHIFT; SCAN_NO_CHUNK = empty slot */
-	uint32_t first;		/* index of the first block starting at or after the chunk */
-	uint32_t last;		/* index of the first block starting at or after the next one */
-	uint32_t *gran;		/* gran[g]: first block starting at or after granule g, gran[SCAN_GRANS]
-				   == last; NULL for chunks of fewer than SCAN_DENSE blocks */
-};
 
 /* A Python type object that the scan found valid, in work.types. */
 struct scan_type {
@@ -163,27 +117,14 @@ struct scan_type {
 	uint32_t name;		/* offset of a copy of tp_name in scan_py_names */
 	uint8_t pre;		/* bytes before its objects in their blocks: GC header, preheader */
 };
-#define SCAN_PY_NONE 0xff	/* py_at[i] of a block that holds no Python object */
 #define SCAN_PY_NAME 128	/* bytes of a type name kept, its NUL included */
 #define SCAN_PY_REFS (1ll << 40)	/* a reference count this high is no object's */
 #define SCAN_PY_UNICODE (1ul << 28)	/* Py_TPFLAGS_UNICODE_SUBCLASS */
 #define SCAN_PY_STR 40		/* sizeof (PyASCIIObject) on 3.12 (3.11's is larger): a compact
 				   string is smaller than str's tp_basicsize */
 
-/* Bits of scan_work.flags[i]. */
-#define SCAN_ROOT_START 1	/* a root points at the block's start */
-#define SCAN_ROOT_INTERIOR 2	/* a root points inside it */
-
-/* The state of one scan, from scan_collect() to scan_classify() (snap_lock held). */
+/* The rest of the state of one scan, from scan_collect() to scan_classify() (snap_lock held). */
 struct scan_work {
-	size_t n;			/* blocks */
-	struct scan_range *spans;	/* spans[i] = [start, start + max(size, 1)) of blocks[i] */
-	uintptr_t heap_lo;		/* spans[0].start */
-	uintptr_t heap_span;		/* highest end - heap_lo: v may be in a block iff
-					   v - heap_lo < heap_span */
-	struct scan_chunk *chunks;	/* the chunk table, open addressing, at most half full */
-	size_t chunk_slots;		/* its slots, a power of two */
-	int chunk_shift;		/* 64 - log2(chunk_slots) */
 	struct scan_map *maps;		/* readable mappings in address order, [vvar] and
 					   [vsyscall] left out */
 	size_t nmaps;			/* entries in maps */
@@ -193,33 +134,17 @@ struct scan_work {
 	size_t roots_cap;		/* entries mapped */
 	uintptr_t *buf;			/* SCAN_BUF bytes into which roots are copied */
 	int direct;			/* 1: process_vm_readv is refused; read roots in place */
-	uint32_t *root_refs;		/* root_refs[i]: root words pointing into block i */
-	uint32_t *block_refs;		/* block_refs[i]: words of other blocks pointing into it */
-	uint8_t *flags;			/* flags[i]: SCAN_ROOT_* */
-	size_t *edge_first;		/* block i's edges: [edge_first[i], edge_first[i + 1]) */
-	uint32_t *edge_to;		/* edge_to[e]: the block pointed into */
-	uint64_t *edge_off;		/* edge_off[e]: byte offset in the source << 2 | at the
-					   Python object it holds << 1 | interior */
-	size_t nedges;			/* edges */
-	size_t edges_cap;		/* entries mapped in edge_to and edge_off */
 	size_t nslots;			/* slots of this stop */
 	int missed;			/* threads whose stack could not be found */
-	/* Python objects, when py.minor != 0 (else py_at is NULL): */
-	uint8_t *py_at;			/* py_at[i]: offset of the object in block i (0, 16 or
-					   32), SCAN_PY_NONE if it holds none */
-	uint32_t *py_type;		/* py_type[i]: offset of its type's name in scan_py_names */
-	int64_t *py_refcnt;		/* py_refcnt[i]: its ob_refcnt, -1 if immortal */
-	uint32_t *py_root_refs;		/* py_root_refs[i]: root words equal to its address */
-	uint32_t *py_heap_refs;		/* py_heap_refs[i]: words of blocks equal to it, GC
-					   headers left out */
-	uint32_t *py_owner;		/* py_owner[i]: 1 + the object whose pre-header points
-					   into block i (its values array), 0 if none */
 	struct scan_type *types;	/* the types seen, open addressing, at most half full */
 	size_t type_slots;		/* its slots, a power of two; 0 if not mapped */
 	size_t ntypes;			/* slots in use */
 };
 
 static struct scan_work work;		/* the scan in progress */
+struct scan_graph graph;		/* its blocks and edges */
+struct scan_heap heap;			/* their address index */
+struct scan_py pyobjs;			/* their Python objects */
 
 /* Persistent state: the stop signal, the slots, what is known of TLS and loaded objects. */
 static int scan_signal;			/* the stop signal, 0 until installed */
@@ -227,7 +152,7 @@ static atomic_int scan_stopping;	/* generation of the stop in progress, 0 when n
 					   stopped threads wait on it as a futex */
 static atomic_int scan_acks;		/* bumped as each thread stops; the stopper waits on it */
 static int scan_generation;		/* of the last stop */
-static struct scan_slot *scan_slots;	/* SCAN_SLOTS slots, mapped once, never moved */
+struct scan_slot *scan_slots;		/* SCAN_SLOTS of them */
 static atomic_size_t scan_nslots;	/* slots in use in this stop */
 static uintptr_t scan_main_fs;		/* the main thread's thread pointer */
 static size_t scan_tls_size;		/* glibc's static TLS size: the TLS below the thread
@@ -243,8 +168,7 @@ static uintptr_t scan_loader_probe;	/* an address in the dynamic loader's code, 
 static struct scan_range scan_loader[4];	/* the dynamic loader's executable segments */
 static int scan_nloader;		/* entries in scan_loader */
 static atomic_int scan_warned;		/* 1 once a scan problem was reported */
-static char *scan_py_names;		/* type names of the last scan, NUL-terminated, which its
-					   verdicts point into until scan_release() */
+char *scan_py_names;			/* of the last scan, until scan_release() */
 static size_t scan_py_names_len;	/* bytes used in scan_py_names */
 static size_t scan_py_names_cap;	/* bytes mapped */
 
@@ -261,34 +185,6 @@ static long
 scan_futex(atomic_int *word, int op, int val, const struct timespec *timeout)
 {
 	return syscall(SYS_futex, word, op, val, timeout, NULL, 0);
-}
-
-/* Returns the thread pointer of the calling thread: glibc's TCB, whose first word points at it. */
-static inline uintptr_t
-scan_thread_pointer(void)
-{
-	uintptr_t fs;
-
-	__asm__ volatile("mov %%fs:0, %0" : "=r"(fs));
-	return fs;
-}
-
-/* Maps room for N entries of SIZE bytes (at least one); NULL if out of memory. */
-static void *
-scan_array(size_t n, size_t size)
-{
-	size_t bytes;
-
-	if (__builtin_mul_overflow(n ? n : 1, size, &bytes))
-		return NULL;
-	return mem_map(bytes);
-}
-
-/* Unmaps what scan_array(N, SIZE) mapped (NULL is fine). */
-static void
-scan_unarray(void *p, size_t n, size_t size)
-{
-	mem_unmap(p, (n ? n : 1) * size);
 }
 
 /* Makes room for NEED entries of SIZE bytes in *P of *CAP entries; -1 if out of memory. */
@@ -957,7 +853,7 @@ scan_map_of(uintptr_t a)
 	return i < work.nmaps && work.maps[i].start <= a ? &work.maps[i] : NULL;
 }
 
-/* Puts blocks[0..n) into work.spans and builds the chunk index; 0 or -1 if out of memory. */
+/* Puts blocks[0..n) into graph.spans and builds the chunk index; 0 or -1 if out of memory. */
 static int
 scan_index(const struct block *b, size_t n)
 {
@@ -967,12 +863,12 @@ scan_index(const struct block *b, size_t n)
 	int bits;
 
 	for (i = 0; i < n; i++) {
-		work.spans[i].start = b[i].addr;
-		work.spans[i].end = b[i].addr + (b[i].size ? b[i].size : 1);
-		if (work.spans[i].end > hi)
-			hi = work.spans[i].end;
-		c0 = work.spans[i].start >> SCAN_CHUNK_SHIFT;
-		c1 = (work.spans[i].end - 1) >> SCAN_CHUNK_SHIFT;
+		graph.spans[i].start = b[i].addr;
+		graph.spans[i].end = b[i].addr + (b[i].size ? b[i].size : 1);
+		if (graph.spans[i].end > hi)
+			hi = graph.spans[i].end;
+		c0 = graph.spans[i].start >> SCAN_CHUNK_SHIFT;
+		c1 = (graph.spans[i].end - 1) >> SCAN_CHUNK_SHIFT;
 		if (count == 0 || c0 > open) {
 			count++;
 			open = c0;
@@ -982,26 +878,26 @@ scan_index(const struct block *b, size_t n)
 			open = c1;
 		}
 	}
-	work.heap_lo = work.spans[0].start;
-	work.heap_span = hi - work.heap_lo;
+	heap.lo = graph.spans[0].start;
+	heap.span = hi - heap.lo;
 	for (slots = 16, bits = 4; slots < 2 * count; slots *= 2, bits++)
 		;
-	if ((work.chunks = scan_array(slots, sizeof *work.chunks)) == NULL)
+	if ((heap.chunks = scan_array(slots, sizeof *heap.chunks)) == NULL)
 		return -1;
-	work.chunk_slots = slots;
-	work.chunk_shift = 64 - bits;
+	heap.chunk_slots = slots;
+	heap.chunk_shift = 64 - bits;
 	for (h = 0; h < slots; h++)
-		work.chunks[h].key = SCAN_NO_CHUNK;
+		heap.chunks[h].key = SCAN_NO_CHUNK;
 
 	/* Chunks in address order, so each entry's last is the next one's first. */
 	for (i = 0; i < n; i++) {
-		c0 = work.spans[i].start >> SCAN_CHUNK_SHIFT;
-		c1 = (work.spans[i].end - 1) >> SCAN_CHUNK_SHIFT;
+		c0 = graph.spans[i].start >> SCAN_CHUNK_SHIFT;
+		c1 = (graph.spans[i].end - 1) >> SCAN_CHUNK_SHIFT;
 		for (key = prev == NULL || c0 > prev->key ? c0 : prev->key + 1; key <= c1; key++) {
-			h = (size_t)((key * 0x9e3779b97f4a7c15ull) >> work.chunk_shift);
-			while (work.chunks[h].key != SCAN_NO_CHUNK)
+			h = (size_t)((key * 0x9e3779b97f4a7c15ull) >> heap.chunk_shift);
+			while (heap.chunks[h].key != SCAN_NO_CHUNK)
 				h = (h + 1) & (slots - 1);
-			c = &work.chunks[h];
+			c = &heap.chunks[h];
 			c->key = key;
 			c->first = key == c0 ? i : i + 1;
 			if (prev != NULL)
@@ -1013,7 +909,7 @@ scan_index(const struct block *b, size_t n)
 
 	/* Granule tables for the dense chunks. */
 	for (h = 0; h < slots; h++) {
-		c = &work.chunks[h];
+		c = &heap.chunks[h];
 		if (c->key == SCAN_NO_CHUNK || c->last - c->first < SCAN_DENSE)
 			continue;
 		if ((c->gran = scan_array(SCAN_GRANS + 1, sizeof *c->gran)) == NULL)
@@ -1021,64 +917,13 @@ scan_index(const struct block *b, size_t n)
 		j = c->first;
 		for (g = 0; g < SCAN_GRANS; g++) {
 			key = (c->key << SCAN_CHUNK_SHIFT) + ((uintptr_t)g << SCAN_GRAN_SHIFT);
-			while (j < c->last && work.spans[j].start < key)
+			while (j < c->last && graph.spans[j].start < key)
 				j++;
 			c->gran[g] = j;
 		}
 		c->gran[SCAN_GRANS] = c->last;
 	}
 	return 0;
-}
-
-/* Returns 1 + the index of the block holding V, or 0 if none does.  V is in the heap's range. */
-static inline uint32_t
-scan_find(uintptr_t v)
-{
-	const struct scan_chunk *c;
-	uintptr_t key = v >> SCAN_CHUNK_SHIFT;
-	size_t h = (size_t)((key * 0x9e3779b97f4a7c15ull) >> work.chunk_shift), g;
-	uint32_t lo, hi, mid, j;
-
-	for (;;) {
-		c = &work.chunks[h];
-		if (c->key == key)
-			break;
-		if (c->key == SCAN_NO_CHUNK)
-			return 0;
-		h = (h + 1) & (work.chunk_slots - 1);
-	}
-	if (c->gran != NULL) {
-		/* The last block starting at or before v is in [gran[g] - 1, gran[g + 1]). */
-		g = (v >> SCAN_GRAN_SHIFT) & (SCAN_GRANS - 1);
-		lo = c->gran[g];
-		j = c->gran[g + 1];
-		while (j > lo && work.spans[j - 1].start > v)
-			j--;
-	} else {
-		/* The first block starting after v, in [first, last]. */
-		lo = c->first;
-		hi = c->last;
-		while (lo < hi) {
-			mid = lo + (hi - lo) / 2;
-			if (work.spans[mid].start > v)
-				hi = mid;
-			else
-				lo = mid + 1;
-		}
-		j = lo;
-	}
-	if (j == 0 || v >= work.spans[j - 1].end)
-		return 0;
-	return j;
-}
-
-/* Returns 1 + the index of the block holding V, checking the range first; 0 if none. */
-static inline uint32_t
-scan_lookup(uintptr_t v)
-{
-	if (v - work.heap_lo >= work.heap_span)
-		return 0;
-	return scan_find(v);
 }
 
 /*
@@ -1088,43 +933,12 @@ scan_lookup(uintptr_t v)
 static int
 scan_chunk_header(uint32_t t, uintptr_t v)
 {
-	uintptr_t start = work.spans[t].start, size;
+	uintptr_t start = graph.spans[t].start, size;
 
-	if (v + 8 < work.spans[t].end || (v & 15) != 0 || (start & (PAGE - 1)) < 8)
+	if (v + 8 < graph.spans[t].end || (v & 15) != 0 || (start & (PAGE - 1)) < 8)
 		return 0;	/* glibc's headers are 16-aligned; start - 8 is on start's page */
 	size = *(const uintptr_t *)(start - 8) & ~(uintptr_t)7;
 	return v == start - 16 + size;
-}
-
-/*
- * Returns 1 if V, which points into block T, counts as a pointer to its start: its first byte,
- * or the Python object it holds, or that object's GC header (the gc's lists point there).
- */
-static inline int
-scan_at_start(uint32_t t, uintptr_t v)
-{
-	uintptr_t off = v - work.spans[t].start;
-	uint8_t at;
-
-	if (off == 0)
-		return 1;
-	if (work.py_at == NULL || (at = work.py_at[t]) == SCAN_PY_NONE)
-		return 0;
-	return off == at || (at >= PY_GC_HEAD && off == (uintptr_t)at - PY_GC_HEAD);
-}
-
-/*
- * Returns 1 if byte OFF of block U is in the GC header of the Python object U holds: words that
- * link the gc's objects to one another, and are no references.
- */
-static inline int
-scan_py_head(uint32_t u, uint64_t off)
-{
-	uint8_t at;
-
-	if (work.py_at == NULL || (at = work.py_at[u]) == SCAN_PY_NONE || at < PY_GC_HEAD)
-		return 0;
-	return off >= (uint64_t)at - PY_GC_HEAD && off < at;
 }
 
 /* Counts a root word of value V. */
@@ -1136,14 +950,14 @@ scan_root_word(uintptr_t v)
 	if ((t = scan_lookup(v)) == 0)
 		return;
 	t--;
-	if (v != work.spans[t].start && v + 8 >= work.spans[t].end && scan_chunk_header(t, v))
+	if (v != graph.spans[t].start && v + 8 >= graph.spans[t].end && scan_chunk_header(t, v))
 		return;
-	if (work.root_refs[t] != UINT32_MAX)
-		work.root_refs[t]++;
-	work.flags[t] |= scan_at_start(t, v) ? SCAN_ROOT_START : SCAN_ROOT_INTERIOR;
-	if (work.py_at != NULL && work.py_at[t] != SCAN_PY_NONE &&
-	    v == work.spans[t].start + work.py_at[t] && work.py_root_refs[t] != UINT32_MAX)
-		work.py_root_refs[t]++;
+	if (graph.root_refs[t] != UINT32_MAX)
+		graph.root_refs[t]++;
+	graph.flags[t] |= scan_at_start(t, v) ? SCAN_ROOT_START : SCAN_ROOT_INTERIOR;
+	if (pyobjs.at != NULL && pyobjs.at[t] != SCAN_PY_NONE &&
+	    v == graph.spans[t].start + pyobjs.at[t] && pyobjs.root_refs[t] != UINT32_MAX)
+		pyobjs.root_refs[t]++;
 }
 
 /*
@@ -1248,7 +1062,7 @@ scan_py_read(uintptr_t a, void *dst, size_t len)
 	m = scan_map_after(a);
 	if (!scan_readable(a, a + len, &m))
 		return 0;
-	if (((t = scan_lookup(a)) != 0 && a + len <= work.spans[t - 1].end) ||
+	if (((t = scan_lookup(a)) != 0 && a + len <= graph.spans[t - 1].end) ||
 	    scan_in_objects(a, len)) {
 		memcpy(dst, (const void *)a, len);
 		return 1;
@@ -1366,7 +1180,7 @@ scan_py_type(uintptr_t t)
  * (GC header), 32 (preheader and GC header) or 0 whose ob_type is a type that puts its objects
  * at that offset and fits in the block, and whose ob_refcnt is plausible (0 <= it < 2^40, or
  * immortal).  Known types are tried first, so that a block's other
- * words are looked at as types only when no known type fits.  Fills work.py_*; 0, or -1 if out
+ * words are looked at as types only when no known type fits.  Fills pyobjs; 0, or -1 if out
  * of memory.
  */
 static int
@@ -1386,14 +1200,14 @@ scan_py_objects(const struct snap_data *d)
 		return -1;
 	for (id = 1; id <= d->nstacks; id++)
 		obj[id] = stack_domain(id) == PY_OBJ;
-	for (i = 0; i < work.n; i++) {
+	for (i = 0; i < graph.n; i++) {
 		b = &d->blocks[i];
-		work.py_at[i] = SCAN_PY_NONE;
+		pyobjs.at[i] = SCAN_PY_NONE;
 		a = b->addr;
 		if (b->stack > d->nstacks || !obj[b->stack] || (a & 7) != 0 || b->size < 16 ||
 		    !scan_readable(a, a + b->size, &m))
 			continue;
-		for (pass = 0; pass < 2 && work.py_at[i] == SCAN_PY_NONE; pass++) {
+		for (pass = 0; pass < 2 && pyobjs.at[i] == SCAN_PY_NONE; pass++) {
 			for (k = 0; k < 3; k++) {
 				if (pres[k] + 16u > b->size)
 					continue;
@@ -1408,9 +1222,9 @@ scan_py_objects(const struct snap_data *d)
 					rc = -1;	/* immortal */
 				else if (rc < 0 || rc >= SCAN_PY_REFS)
 					continue;	/* words that only look like an object */
-				work.py_at[i] = pres[k];
-				work.py_type[i] = ty->name;
-				work.py_refcnt[i] = rc;
+				pyobjs.at[i] = pres[k];
+				pyobjs.type[i] = ty->name;
+				pyobjs.refcnt[i] = rc;
 				break;
 			}
 		}
@@ -1491,9 +1305,9 @@ scan_thread_roots(uintptr_t sp, uintptr_t fs, int main, size_t red)
 		lo = sp > red ? sp - red : 0;
 		if ((t = scan_lookup(sp)) != 0) {
 			/* A stack the program malloc'd: the rest of the block is free heap. */
-			if (lo < work.spans[t - 1].start)
-				lo = work.spans[t - 1].start;
-			hi = work.spans[t - 1].end;
+			if (lo < graph.spans[t - 1].start)
+				lo = graph.spans[t - 1].start;
+			hi = graph.spans[t - 1].end;
 		} else if ((m = scan_map_of(sp)) != NULL) {
 			if (lo < m->start)
 				lo = m->start;
@@ -1518,10 +1332,10 @@ scan_thread_roots(uintptr_t sp, uintptr_t fs, int main, size_t red)
 	if (sp != 0 && sp < fs && lo < sp - red && scan_map_of(sp) == scan_map_of(fs))
 		lo = sp - red;	/* below the stack pointer is dead stack, not TLS */
 	if ((t = scan_lookup(fs)) != 0) {
-		if (lo < work.spans[t - 1].start)
-			lo = work.spans[t - 1].start;
-		if (hi > work.spans[t - 1].end)
-			hi = work.spans[t - 1].end;
+		if (lo < graph.spans[t - 1].start)
+			lo = graph.spans[t - 1].start;
+		if (hi > graph.spans[t - 1].end)
+			hi = graph.spans[t - 1].end;
 	} else if ((m = scan_map_of(fs)) != NULL) {
 		/* The sizes are upper bounds: never spill into a neighbouring mapping. */
 		if (lo < m->start)
@@ -1534,8 +1348,8 @@ scan_thread_roots(uintptr_t sp, uintptr_t fs, int main, size_t red)
 	if (!scan_peek(fs + SCAN_DTV_AT, &dtv) || dtv < SCAN_DTV_SKEW)
 		return 0;
 	if ((t = scan_lookup(dtv)) != 0) {
-		if (dtv == work.spans[t - 1].start + SCAN_DTV_SKEW)
-			work.flags[t - 1] |= SCAN_ROOT_START;
+		if (dtv == graph.spans[t - 1].start + SCAN_DTV_SKEW)
+			graph.flags[t - 1] |= SCAN_ROOT_START;
 		return 0;
 	}
 	/* A DTV the dynamic loader made before malloc was ours: its length, then its entries. */
@@ -1548,16 +1362,16 @@ scan_thread_roots(uintptr_t sp, uintptr_t fs, int main, size_t red)
 static int
 scan_holds_block(uintptr_t start, uintptr_t end)
 {
-	size_t lo = 0, hi = work.n, mid;
+	size_t lo = 0, hi = graph.n, mid;
 
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
-		if (work.spans[mid].start < start)
+		if (graph.spans[mid].start < start)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return lo < work.n && work.spans[lo].start < end;
+	return lo < graph.n && graph.spans[lo].start < end;
 }
 
 /* Collects and scans every root; SELF: the calling thread is the program's.  0 or -1 (memory). */
@@ -1610,11 +1424,11 @@ scan_roots(const struct snap_data *d, int self)
 static int
 scan_edges_room(size_t need)
 {
-	size_t cap = work.edges_cap ? work.edges_cap : 1024;
+	size_t cap = graph.edges_cap ? graph.edges_cap : 1024;
 	uint32_t *to;
 	uint64_t *off;
 
-	if (need <= work.edges_cap)
+	if (need <= graph.edges_cap)
 		return 0;
 	while (cap < need)
 		cap *= 2;
@@ -1625,15 +1439,15 @@ scan_edges_room(size_t need)
 		mem_unmap(off, cap * sizeof *off);
 		return -1;
 	}
-	if (work.nedges > 0) {
-		memcpy(to, work.edge_to, work.nedges * sizeof *to);
-		memcpy(off, work.edge_off, work.nedges * sizeof *off);
+	if (graph.nedges > 0) {
+		memcpy(to, graph.edge_to, graph.nedges * sizeof *to);
+		memcpy(off, graph.edge_off, graph.nedges * sizeof *off);
 	}
-	mem_unmap(work.edge_to, work.edges_cap * sizeof *to);
-	mem_unmap(work.edge_off, work.edges_cap * sizeof *off);
-	work.edge_to = to;
-	work.edge_off = off;
-	work.edges_cap = cap;
+	mem_unmap(graph.edge_to, graph.edges_cap * sizeof *to);
+	mem_unmap(graph.edge_off, graph.edges_cap * sizeof *off);
+	graph.edge_to = to;
+	graph.edge_off = off;
+	graph.edges_cap = cap;
 	return 0;
 }
 
@@ -1647,9 +1461,9 @@ scan_blocks(const struct block *b)
 	uint32_t t;
 	int obj;
 
-	for (i = 0; i < work.n; i++) {
-		work.edge_first[i] = work.nedges;
-		a = work.spans[i].start;
+	for (i = 0; i < graph.n; i++) {
+		graph.edge_first[i] = graph.nedges;
+		a = graph.spans[i].start;
 		/* Blocks are live, so readable; but a stale entry must not make us fault. */
 		if (!scan_readable(a, a + b[i].size, &m))
 			continue;
@@ -1657,33 +1471,33 @@ scan_blocks(const struct block *b)
 		end = (const uintptr_t *)((a + b[i].size) & ~(uintptr_t)7);
 		for (; w < end; w++) {
 			v = *w;
-			if (v - work.heap_lo >= work.heap_span || (t = scan_find(v)) == 0)
+			if (v - heap.lo >= heap.span || (t = scan_find(v)) == 0)
 				continue;
 			t--;
-			if (v != work.spans[t].start && v + 8 >= work.spans[t].end &&
+			if (v != graph.spans[t].start && v + 8 >= graph.spans[t].end &&
 			    scan_chunk_header(t, v))
 				continue;
-			if (work.nedges == work.edges_cap && scan_edges_room(work.nedges + 1) != 0)
+			if (graph.nedges == graph.edges_cap && scan_edges_room(graph.nedges + 1) != 0)
 				return -1;
-			work.edge_to[work.nedges] = t;
-			obj = work.py_at != NULL && work.py_at[t] != SCAN_PY_NONE &&
-			    v == work.spans[t].start + work.py_at[t];
-			work.edge_off[work.nedges] = ((uintptr_t)w - a) << 2 | obj << 1 |
+			graph.edge_to[graph.nedges] = t;
+			obj = pyobjs.at != NULL && pyobjs.at[t] != SCAN_PY_NONE &&
+			    v == graph.spans[t].start + pyobjs.at[t];
+			graph.edge_off[graph.nedges] = ((uintptr_t)w - a) << 2 | obj << 1 |
 			    !scan_at_start(t, v);
-			work.nedges++;
-			if (t != i && work.block_refs[t] != UINT32_MAX)
-				work.block_refs[t]++;
-			if (obj && !scan_py_head(i, (uintptr_t)w - a) &&
-			    work.py_heap_refs[t] != UINT32_MAX)
-				work.py_heap_refs[t]++;
+			graph.nedges++;
+			if (t != i && graph.block_refs[t] != UINT32_MAX)
+				graph.block_refs[t]++;
+			if (obj && !scan_py_head(&pyobjs, i, (uintptr_t)w - a) &&
+			    pyobjs.heap_refs[t] != UINT32_MAX)
+				pyobjs.heap_refs[t]++;
 		}
 	}
-	work.edge_first[work.n] = work.nedges;
+	graph.edge_first[graph.n] = graph.nedges;
 	return 0;
 }
 
 #ifndef NDEBUG
-/* Checks the invariants of the work after scan_collect() (see the top of the file). */
+/* Checks the invariants of the graph after scan_collect() (see struct scan_graph). */
 static void
 scan_check(void)
 {
@@ -1691,15 +1505,15 @@ scan_check(void)
 	size_t i, e;
 	int saturated = 0;
 
-	assert(work.edge_first[0] == 0 && work.edge_first[work.n] == work.nedges);
-	for (i = 0; i < work.n; i++) {
-		assert(i + 1 == work.n || work.spans[i].start <= work.spans[i + 1].start);
-		assert(work.edge_first[i] <= work.edge_first[i + 1]);
-		refs += work.block_refs[i];
-		saturated |= work.block_refs[i] == UINT32_MAX;
-		for (e = work.edge_first[i]; e < work.edge_first[i + 1]; e++) {
-			assert(work.edge_to[e] < work.n);
-			others += work.edge_to[e] != i;
+	assert(graph.edge_first[0] == 0 && graph.edge_first[graph.n] == graph.nedges);
+	for (i = 0; i < graph.n; i++) {
+		assert(i + 1 == graph.n || graph.spans[i].start <= graph.spans[i + 1].start);
+		assert(graph.edge_first[i] <= graph.edge_first[i + 1]);
+		refs += graph.block_refs[i];
+		saturated |= graph.block_refs[i] == UINT32_MAX;
+		for (e = graph.edge_first[i]; e < graph.edge_first[i + 1]; e++) {
+			assert(graph.edge_to[e] < graph.n);
+			others += graph.edge_to[e] != i;
 		}
 	}
 	assert(saturated ? refs <= others : refs == others);
@@ -1710,36 +1524,39 @@ scan_check(void)
 static void
 scan_free_work(void)
 {
-	size_t h, n = work.n;
+	size_t h, n = graph.n;
 
-	if (work.chunks != NULL) {
-		for (h = 0; h < work.chunk_slots; h++) {
-			if (work.chunks[h].gran != NULL)
-				scan_unarray(work.chunks[h].gran, SCAN_GRANS + 1, sizeof(uint32_t));
+	if (heap.chunks != NULL) {
+		for (h = 0; h < heap.chunk_slots; h++) {
+			if (heap.chunks[h].gran != NULL)
+				scan_unarray(heap.chunks[h].gran, SCAN_GRANS + 1, sizeof(uint32_t));
 		}
-		scan_unarray(work.chunks, work.chunk_slots, sizeof *work.chunks);
+		scan_unarray(heap.chunks, heap.chunk_slots, sizeof *heap.chunks);
 	}
-	scan_unarray(work.spans, n, sizeof *work.spans);
+	scan_unarray(graph.spans, n, sizeof *graph.spans);
 	mem_unmap(work.maps, work.maps_cap * sizeof *work.maps);
 	mem_unmap(work.roots, work.roots_cap * sizeof *work.roots);
 	mem_unmap(work.buf, SCAN_BUF);
-	scan_unarray(work.root_refs, n, sizeof *work.root_refs);
-	scan_unarray(work.block_refs, n, sizeof *work.block_refs);
-	scan_unarray(work.flags, n, sizeof *work.flags);
-	scan_unarray(work.edge_first, n + 1, sizeof *work.edge_first);
-	mem_unmap(work.edge_to, work.edges_cap * sizeof *work.edge_to);
-	mem_unmap(work.edge_off, work.edges_cap * sizeof *work.edge_off);
-	if (work.py_at != NULL) {
-		scan_unarray(work.py_at, n, sizeof *work.py_at);
-		scan_unarray(work.py_type, n, sizeof *work.py_type);
-		scan_unarray(work.py_refcnt, n, sizeof *work.py_refcnt);
-		scan_unarray(work.py_root_refs, n, sizeof *work.py_root_refs);
-		scan_unarray(work.py_heap_refs, n, sizeof *work.py_heap_refs);
-		scan_unarray(work.py_owner, n, sizeof *work.py_owner);
+	scan_unarray(graph.root_refs, n, sizeof *graph.root_refs);
+	scan_unarray(graph.block_refs, n, sizeof *graph.block_refs);
+	scan_unarray(graph.flags, n, sizeof *graph.flags);
+	scan_unarray(graph.edge_first, n + 1, sizeof *graph.edge_first);
+	mem_unmap(graph.edge_to, graph.edges_cap * sizeof *graph.edge_to);
+	mem_unmap(graph.edge_off, graph.edges_cap * sizeof *graph.edge_off);
+	if (pyobjs.at != NULL) {
+		scan_unarray(pyobjs.at, n, sizeof *pyobjs.at);
+		scan_unarray(pyobjs.type, n, sizeof *pyobjs.type);
+		scan_unarray(pyobjs.refcnt, n, sizeof *pyobjs.refcnt);
+		scan_unarray(pyobjs.root_refs, n, sizeof *pyobjs.root_refs);
+		scan_unarray(pyobjs.heap_refs, n, sizeof *pyobjs.heap_refs);
+		scan_unarray(pyobjs.owner, n, sizeof *pyobjs.owner);
 	}
 	if (work.type_slots != 0)
 		scan_unarray(work.types, work.type_slots, sizeof *work.types);
 	memset(&work, 0, sizeof work);
+	memset(&graph, 0, sizeof graph);
+	memset(&heap, 0, sizeof heap);
+	memset(&pyobjs, 0, sizeof pyobjs);
 }
 
 /*
@@ -1775,15 +1592,15 @@ scan_collect(struct snap_data *d, pid_t spare, char **cause)
 		problem = "too many blocks for the leak scan; snapshot not scanned";
 		goto fail;
 	}
-	work.n = n;
-	work.spans = scan_array(n, sizeof *work.spans);
-	work.root_refs = scan_array(n, sizeof *work.root_refs);
-	work.block_refs = scan_array(n, sizeof *work.block_refs);
-	work.flags = scan_array(n, sizeof *work.flags);
-	work.edge_first = scan_array(n + 1, sizeof *work.edge_first);
+	graph.n = n;
+	graph.spans = scan_array(n, sizeof *graph.spans);
+	graph.root_refs = scan_array(n, sizeof *graph.root_refs);
+	graph.block_refs = scan_array(n, sizeof *graph.block_refs);
+	graph.flags = scan_array(n, sizeof *graph.flags);
+	graph.edge_first = scan_array(n + 1, sizeof *graph.edge_first);
 	work.buf = mem_map(SCAN_BUF);
-	if (work.spans == NULL || work.root_refs == NULL || work.block_refs == NULL ||
-	    work.flags == NULL || work.edge_first == NULL || work.buf == NULL ||
+	if (graph.spans == NULL || graph.root_refs == NULL || graph.block_refs == NULL ||
+	    graph.flags == NULL || graph.edge_first == NULL || work.buf == NULL ||
 	    scan_edges_room(n) != 0)
 		goto nomem;
 	if (scan_read_maps() != 0) {
@@ -1791,18 +1608,18 @@ scan_collect(struct snap_data *d, pid_t spare, char **cause)
 		goto fail;
 	}
 	if (py.minor != 0) {
-		work.py_at = scan_array(n, sizeof *work.py_at);
-		work.py_type = scan_array(n, sizeof *work.py_type);
-		work.py_refcnt = scan_array(n, sizeof *work.py_refcnt);
-		work.py_root_refs = scan_array(n, sizeof *work.py_root_refs);
-		work.py_heap_refs = scan_array(n, sizeof *work.py_heap_refs);
-		work.py_owner = scan_array(n, sizeof *work.py_owner);
-		if (work.py_at == NULL || work.py_type == NULL || work.py_refcnt == NULL ||
-		    work.py_root_refs == NULL || work.py_heap_refs == NULL || work.py_owner == NULL)
+		pyobjs.at = scan_array(n, sizeof *pyobjs.at);
+		pyobjs.type = scan_array(n, sizeof *pyobjs.type);
+		pyobjs.refcnt = scan_array(n, sizeof *pyobjs.refcnt);
+		pyobjs.root_refs = scan_array(n, sizeof *pyobjs.root_refs);
+		pyobjs.heap_refs = scan_array(n, sizeof *pyobjs.heap_refs);
+		pyobjs.owner = scan_array(n, sizeof *pyobjs.owner);
+		if (pyobjs.at == NULL || pyobjs.type == NULL || pyobjs.refcnt == NULL ||
+		    pyobjs.root_refs == NULL || pyobjs.heap_refs == NULL || pyobjs.owner == NULL)
 			goto nomem;
 	}
 	if (scan_index(d->blocks, n) != 0 ||
-	    (work.py_at != NULL && scan_py_objects(d) != 0) ||
+	    (pyobjs.at != NULL && scan_py_objects(d) != 0) ||
 	    scan_roots(d, self != spare) != 0 || scan_blocks(d->blocks) != 0)
 		goto nomem;
 	scan_resume();
@@ -1883,9 +1700,9 @@ scan_loader_roots(const struct snap_data *d)
 		if (depth > 0 && scan_in_loader(pcs[0]))
 			any = mine[id] = 1;
 	}
-	for (i = 0; any && i < work.n; i++) {
+	for (i = 0; any && i < graph.n; i++) {
 		if (d->blocks[i].stack <= d->nstacks && mine[d->blocks[i].stack])
-			work.flags[i] |= SCAN_ROOT_START;
+			graph.flags[i] |= SCAN_ROOT_START;
 	}
 	scan_unarray(mine, (size_t)d->nstacks + 1, 1);
 	return 0;
@@ -1895,7 +1712,7 @@ scan_loader_roots(const struct snap_data *d)
 static inline int
 scan_py_live(size_t i)
 {
-	return work.py_at[i] != SCAN_PY_NONE && work.py_refcnt[i] != 0;
+	return pyobjs.at[i] != SCAN_PY_NONE && pyobjs.refcnt[i] != 0;
 }
 
 /*
@@ -1907,14 +1724,14 @@ scan_py_live(size_t i)
 static inline int
 scan_gc_edge(uint32_t u, size_t e)
 {
-	uint32_t owner = work.py_owner[work.edge_to[e]];
+	uint32_t owner = pyobjs.owner[graph.edge_to[e]];
 
-	if (work.py_at[u] != SCAN_PY_NONE && work.py_refcnt[u] == 0)
+	if (pyobjs.at[u] != SCAN_PY_NONE && pyobjs.refcnt[u] == 0)
 		return 0;	/* a free object's words are stale */
 	if (owner != 0 && owner != u + 1)
 		return 0;	/* an object's values array belongs to it alone */
-	return !scan_py_head(u, work.edge_off[e] >> 2) &&
-	    ((work.edge_off[e] & 2) || !scan_py_live(work.edge_to[e]));
+	return !scan_py_head(&pyobjs, u, graph.edge_off[e] >> 2) &&
+	    ((graph.edge_off[e] & 2) || !scan_py_live(graph.edge_to[e]));
 }
 
 /*
@@ -1929,14 +1746,14 @@ scan_py_owners(void)
 	size_t i, e;
 	uint32_t v;
 
-	for (i = 0; i < work.n; i++) {
-		if (work.py_at[i] != 2 * PY_GC_HEAD || work.py_refcnt[i] == 0)
+	for (i = 0; i < graph.n; i++) {
+		if (pyobjs.at[i] != 2 * PY_GC_HEAD || pyobjs.refcnt[i] == 0)
 			continue;
-		for (e = work.edge_first[i]; e < work.edge_first[i + 1]; e++) {
-			v = work.edge_to[e];
-			if ((work.edge_off[e] >> 2) < PY_GC_HEAD && work.py_at[v] == SCAN_PY_NONE &&
+		for (e = graph.edge_first[i]; e < graph.edge_first[i + 1]; e++) {
+			v = graph.edge_to[e];
+			if ((graph.edge_off[e] >> 2) < PY_GC_HEAD && pyobjs.at[v] == SCAN_PY_NONE &&
 			    v != i)
-				work.py_owner[v] = i + 1;
+				pyobjs.owner[v] = i + 1;
 		}
 	}
 }
@@ -1944,7 +1761,7 @@ scan_py_owners(void)
 /*
  * Tarjan's strongly connected components, with an explicit stack, of the blocks whose STATE is
  * CL_UNREACHED, along the edges among them (GCVIEW: not those from GC headers).  IDX and LOW are
- * zeroed arrays of work.n entries, STACK has work.n, CALLS one per such block.  Sets COMP[i] of
+ * zeroed arrays of graph.n entries, STACK has graph.n, CALLS one per such block.  Sets COMP[i] of
  * each of those blocks and returns the number of components.
  */
 static size_t
@@ -1954,7 +1771,7 @@ scan_components(uint8_t *state, int gcview, uint32_t *idx, uint32_t *low, uint32
 	size_t i, e, top, sp, ncomp = 0;
 	uint32_t u, v, counter = 0;
 
-	for (i = 0; i < work.n; i++) {
+	for (i = 0; i < graph.n; i++) {
 		if (state[i] != CL_UNREACHED || idx[i] != 0)
 			continue;
 		sp = top = 0;
@@ -1962,12 +1779,12 @@ scan_components(uint8_t *state, int gcview, uint32_t *idx, uint32_t *low, uint32
 		state[i] |= CL_ONSTACK;
 		stack[top++] = i;
 		calls[sp].node = i;
-		calls[sp++].edge = work.edge_first[i];
+		calls[sp++].edge = graph.edge_first[i];
 		while (sp > 0) {
 			u = calls[sp - 1].node;
-			if (calls[sp - 1].edge < work.edge_first[u + 1]) {
+			if (calls[sp - 1].edge < graph.edge_first[u + 1]) {
 				e = calls[sp - 1].edge++;
-				v = work.edge_to[e];
+				v = graph.edge_to[e];
 				if ((state[v] & ~CL_ONSTACK) != CL_UNREACHED ||
 				    (gcview && !scan_gc_edge(u, e)))
 					continue;
@@ -1976,7 +1793,7 @@ scan_components(uint8_t *state, int gcview, uint32_t *idx, uint32_t *low, uint32
 					state[v] |= CL_ONSTACK;
 					stack[top++] = v;
 					calls[sp].node = v;
-					calls[sp++].edge = work.edge_first[v];
+					calls[sp++].edge = graph.edge_first[v];
 				} else if ((state[v] & CL_ONSTACK) && idx[v] < low[u])
 					low[u] = idx[v];
 				continue;
@@ -2006,7 +1823,7 @@ enum {
 
 /*
  * Marks TO every block whose MARK is CL_UNREACHED that the TOP blocks on STACK lead to along the
- * edges FOLLOW names, and so on from those.  STACK has room for work.n entries, and no block is
+ * edges FOLLOW names, and so on from those.  STACK has room for graph.n entries, and no block is
  * on it twice: a block goes on it when its mark changes.
  */
 static void
@@ -2017,10 +1834,10 @@ scan_spread(uint8_t *mark, uint32_t *stack, size_t top, uint8_t to, int follow)
 
 	while (top > 0) {
 		u = stack[--top];
-		for (e = work.edge_first[u]; e < work.edge_first[u + 1]; e++) {
-			v = work.edge_to[e];
+		for (e = graph.edge_first[u]; e < graph.edge_first[u + 1]; e++) {
+			v = graph.edge_to[e];
 			if (mark[v] != CL_UNREACHED ||
-			    (follow == SCAN_FOLLOW_START && (work.edge_off[e] & 1)) ||
+			    (follow == SCAN_FOLLOW_START && (graph.edge_off[e] & 1)) ||
 			    (follow == SCAN_FOLLOW_GC && !scan_gc_edge(u, e)))
 				continue;
 			mark[v] = to;
@@ -2035,7 +1852,7 @@ scan_spread(uint8_t *mark, uint32_t *stack, size_t top, uint8_t to, int follow)
  * alive, and so is an immortal object, an object of count 0 (on a free list: free memory, not
  * garbage) and a block that is not an object but that a root points into; whatever those lead
  * to along the gc's edges (scan_gc_edge) is alive too.  Sets GC[i] to
- * CL_REACHED for the live blocks, CL_UNREACHED for the garbage; STACK has work.n entries.
+ * CL_REACHED for the live blocks, CL_UNREACHED for the garbage; STACK has graph.n entries.
  * Returns the number of garbage blocks.
  */
 static size_t
@@ -2044,20 +1861,20 @@ scan_py_gc(uint8_t *gc, uint32_t *stack)
 	size_t i, top = 0, ngarbage = 0;
 	int root;
 
-	for (i = 0; i < work.n; i++) {
-		if (work.py_at[i] != SCAN_PY_NONE)
-			root = work.py_refcnt[i] <= 0 ||
-			    work.py_refcnt[i] > (int64_t)work.py_heap_refs[i];
+	for (i = 0; i < graph.n; i++) {
+		if (pyobjs.at[i] != SCAN_PY_NONE)
+			root = pyobjs.refcnt[i] <= 0 ||
+			    pyobjs.refcnt[i] > (int64_t)pyobjs.heap_refs[i];
 		else
-			root = (work.flags[i] & (SCAN_ROOT_START | SCAN_ROOT_INTERIOR)) != 0 &&
-			    work.py_owner[i] == 0;	/* an object's own array lives by it */
+			root = (graph.flags[i] & (SCAN_ROOT_START | SCAN_ROOT_INTERIOR)) != 0 &&
+			    pyobjs.owner[i] == 0;	/* an object's own array lives by it */
 		if (root) {
 			gc[i] = CL_REACHED;
 			stack[top++] = i;
 		}
 	}
 	scan_spread(gc, stack, top, CL_REACHED, SCAN_FOLLOW_GC);
-	for (i = 0; i < work.n; i++)
+	for (i = 0; i < graph.n; i++)
 		ngarbage += gc[i] == CL_UNREACHED;
 	return ngarbage;
 }
@@ -2073,11 +1890,11 @@ scan_comp_flags(const uint8_t *state, int gcview, const uint32_t *comp, uint8_t 
 	size_t i, e;
 	uint32_t v;
 
-	for (i = 0; i < work.n; i++) {
+	for (i = 0; i < graph.n; i++) {
 		if (state[i] != CL_UNREACHED)
 			continue;
-		for (e = work.edge_first[i]; e < work.edge_first[i + 1]; e++) {
-			v = work.edge_to[e];
+		for (e = graph.edge_first[i]; e < graph.edge_first[i + 1]; e++) {
+			v = graph.edge_to[e];
 			if (state[v] != CL_UNREACHED || (gcview && !scan_gc_edge(i, e)))
 				continue;
 			cflags[comp[v]] |= comp[v] == comp[i] ? COMP_INSIDE : COMP_ENTERED;
@@ -2089,7 +1906,7 @@ scan_comp_flags(const uint8_t *state, int gcview, const uint32_t *comp, uint8_t 
 static inline int
 scan_stored_edge(const uint8_t *state, const uint8_t *gc, size_t i, size_t e)
 {
-	uint32_t v = work.edge_to[e];
+	uint32_t v = graph.edge_to[e];
 
 	if (state[i] == CL_UNREACHED && state[v] == CL_UNREACHED)
 		return 1;
@@ -2105,7 +1922,7 @@ scan_stored_edge(const uint8_t *state, const uint8_t *gc, size_t i, size_t e)
 void
 scan_classify(struct snap_data *d)
 {
-	size_t n = work.n, i, e, top, nu = 0, ng = 0, ncomp = 0, ngcomp = 0, nue = 0, ncalls = 0;
+	size_t n = graph.n, i, e, top, nu = 0, ng = 0, ncomp = 0, ngcomp = 0, nue = 0, ncalls = 0;
 	uint32_t *stack = NULL, *idx = NULL, *low = NULL, *comp = NULL, *cycle_no = NULL;
 	uint32_t *gcomp = NULL, *gcycle_no = NULL;
 	uint32_t u, ncycles = 0, ngcycles = 0;
@@ -2125,7 +1942,7 @@ scan_classify(struct snap_data *d)
 
 	/* Reachable: from roots' start pointers, along start pointers. */
 	for (i = top = 0; i < n; i++) {
-		if (work.flags[i] & SCAN_ROOT_START) {
+		if (graph.flags[i] & SCAN_ROOT_START) {
 			state[i] = CL_REACHED;
 			stack[top++] = i;
 		}
@@ -2133,7 +1950,7 @@ scan_classify(struct snap_data *d)
 	scan_spread(state, stack, top, CL_REACHED, SCAN_FOLLOW_START);
 	/* Possibly: whatever else roots or reachable blocks lead to, along any pointer. */
 	for (i = top = 0; i < n; i++) {
-		if (state[i] == CL_UNREACHED && (work.flags[i] & SCAN_ROOT_INTERIOR))
+		if (state[i] == CL_UNREACHED && (graph.flags[i] & SCAN_ROOT_INTERIOR))
 			state[i] = CL_POSSIBLY;
 		else if (state[i] != CL_REACHED)
 			continue;
@@ -2144,7 +1961,7 @@ scan_classify(struct snap_data *d)
 		nu += state[i] == CL_UNREACHED;
 
 	/* Python: the gc's view. */
-	if (work.py_at != NULL) {
+	if (pyobjs.at != NULL) {
 		if ((gc = scan_array(n, sizeof *gc)) == NULL)
 			goto nomem;
 		scan_py_owners();
@@ -2187,7 +2004,7 @@ scan_classify(struct snap_data *d)
 		scan_comp_flags(gc, 1, gcomp, gcflags);
 	}
 	for (i = 0; i < n; i++) {
-		for (e = work.edge_first[i]; e < work.edge_first[i + 1]; e++)
+		for (e = graph.edge_first[i]; e < graph.edge_first[i + 1]; e++)
 			nue += scan_stored_edge(state, gc, i, e);
 	}
 
@@ -2201,15 +2018,15 @@ scan_classify(struct snap_data *d)
 	}
 	for (i = 0; i < n; i++) {
 		out = &d->verdicts[i];
-		out->root_refs = work.root_refs[i];
-		out->block_refs = work.block_refs[i];
+		out->root_refs = graph.root_refs[i];
+		out->block_refs = graph.block_refs[i];
 		out->py_garbage = -1;
 		if (gc != NULL) {
 			out->py_garbage = gc[i] == CL_UNREACHED;
-			if (work.py_at[i] != SCAN_PY_NONE) {
-				out->py_type = scan_py_names + work.py_type[i];
-				out->py_refcnt = work.py_refcnt[i];
-				refs = (uint64_t)work.py_root_refs[i] + work.py_heap_refs[i];
+			if (pyobjs.at[i] != SCAN_PY_NONE) {
+				out->py_type = scan_py_names + pyobjs.type[i];
+				out->py_refcnt = pyobjs.refcnt[i];
+				refs = (uint64_t)pyobjs.root_refs[i] + pyobjs.heap_refs[i];
 				out->py_refs = refs < UINT32_MAX ? refs : UINT32_MAX;
 			}
 			if (gc[i] == CL_UNREACHED && (gcflags[gcomp[i]] & COMP_INSIDE)) {
@@ -2218,13 +2035,13 @@ scan_classify(struct snap_data *d)
 				out->py_cycle = gcycle_no[gcomp[i]];
 			}
 		}
-		for (e = work.edge_first[i]; e < work.edge_first[i + 1]; e++) {
+		for (e = graph.edge_first[i]; e < graph.edge_first[i + 1]; e++) {
 			if (!scan_stored_edge(state, gc, i, e))
 				continue;
 			d->edges[d->nedges].from = i;
-			d->edges[d->nedges].to = work.edge_to[e];
-			d->edges[d->nedges].offset = work.edge_off[e] >> 2;
-			d->edges[d->nedges].interior = work.edge_off[e] & 1;
+			d->edges[d->nedges].to = graph.edge_to[e];
+			d->edges[d->nedges].offset = graph.edge_off[e] >> 2;
+			d->edges[d->nedges].interior = graph.edge_off[e] & 1;
 			d->nedges++;
 		}
 		if (state[i] == CL_REACHED) {
