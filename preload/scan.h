@@ -230,4 +230,13 @@ scan_py_head(const struct scan_py *p, uint32_t u, uint64_t off)
 	return off >= (uint64_t)at - PY_GC_HEAD && off < at;
 }
 
+/* scan.c */
+uintptr_t scan_hex(const char **s);
+
+/* scan-stop.c: stopping the world. */
+void scan_stop_init(void);
+int scan_stop_prepare(char **cause);
+int scan_stop(pid_t spare, size_t *nslots);
+void scan_resume(void);
+
 #endif
