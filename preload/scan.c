@@ -6,25 +6,7 @@
  *
  * Its parts, one file each, share their state through scan.h:
  *	scan-stop.c	stopping the other threads, and letting them go
- *
- * Roots: the writable PT_LOAD segments, rounded to whole pages, of every loaded object but
- * libheapscope.so (.data, .bss); each thread's stack from its stack pointer (less the 128-byte
- * red zone of the x86-64 ABI) up to the top of its mapping, or for a thread other than the main
- * one up to the end of its thread control block, which glibc puts at the top of the stack with
- * the static TLS just below; for the thread taking the snapshot, only the stack above the point
- * where it entered snap_take() (D->stack), where its callee-saved registers were saved, since
- * heapscope's frames below it hold stale words of the program's that would keep leaked blocks
- * alive; the other threads' general registers; each thread's static TLS and TCB,
- * [fs - static TLS size, fs + sizeof (struct pthread)), never below a stack pointer on the same
- * mapping; its DTV, which leads to the dynamic TLS blocks (malloc'd, so reached as blocks) and
- * which glibc points at 16 bytes past its start: that pointer is taken for a pointer to the
- * start, or every thread's DTV would be "possibly lost"; the program's anonymous mmap regions
- * (map.c) where they are writable now, unless they hold heap blocks (then they are some
- * allocator's arena, whose free memory must not keep blocks alive); and the blocks that the
- * dynamic loader allocated itself (see scan_loader_roots).  Never heapscope's own memory
- * (mem_map'd, or in this library) and never the heap's free memory.  Root memory is clipped to
- * the readable mappings of /proc/self/maps, read while the threads are stopped, and then copied
- * with process_vm_readv, which fails where a plain read would fault.
+ *	scan-roots.c	the roots, in the readable mappings, and reading those
  *
  * Blocks, sorted by address, get extents spans[i] = [start, start + max(size, 1)) and an index
  * for "which block holds address v": a hash table of 16 MiB chunks, each entry the range of
@@ -71,27 +53,15 @@
  */
 #include "config.h"
 
-#include <sys/mman.h>
 #include <sys/syscall.h>
-#include <sys/uio.h>
 #include <assert.h>
-#include <dlfcn.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <link.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "internal.h"
 #include "scan.h"
 
-#define SCAN_RED_ZONE 128		/* bytes below the stack pointer that leaf code may use */
 #define SCAN_DENSE 2048			/* blocks from which a chunk gets a granule table */
-#define SCAN_BUF (256 * 1024)		/* bytes of root memory copied at a time */
-#define SCAN_DTV_AT 8			/* offset of the DTV pointer in glibc's TCB (tcbhead_t) */
-#define SCAN_DTV_SKEW 16		/* the DTV pointer is its block's start + one dtv_t */
-#define SCAN_TLS_GUESS 65536		/* static TLS bytes assumed when glibc does not say */
-#define SCAN_TCB_GUESS 4096		/* bytes of struct pthread assumed likewise */
 
 /* A Python type object that the scan found valid, in work.types. */
 struct scan_type {
@@ -109,16 +79,6 @@ struct scan_type {
 
 /* The rest of the state of one scan, from scan_collect() to scan_classify() (snap_lock held). */
 struct scan_work {
-	struct scan_map *maps;		/* readable mappings in address order, [vvar] and
-					   [vsyscall] left out */
-	size_t nmaps;			/* entries in maps */
-	size_t maps_cap;		/* entries mapped */
-	struct scan_range *roots;	/* root memory, each piece inside one readable mapping */
-	size_t nroots;			/* entries in roots */
-	size_t roots_cap;		/* entries mapped */
-	uintptr_t *buf;			/* SCAN_BUF bytes into which roots are copied */
-	int direct;			/* 1: process_vm_readv is refused; read roots in place */
-	int missed;			/* threads whose stack could not be found */
 	struct scan_type *types;	/* the types seen, open addressing, at most half full */
 	size_t type_slots;		/* its slots, a power of two; 0 if not mapped */
 	size_t ntypes;			/* slots in use */
@@ -129,19 +89,6 @@ struct scan_graph graph;		/* its blocks and edges */
 struct scan_heap heap;			/* their address index */
 struct scan_py pyobjs;			/* their Python objects */
 
-/* Persistent state: what is known of TLS and loaded objects. */
-static size_t scan_tls_size;		/* glibc's static TLS size: the TLS below the thread
-					   pointer plus the TCB */
-static size_t scan_tcb_size;		/* sizeof (struct pthread): TCB bytes from the pointer */
-static struct scan_range *scan_objs;	/* writable segments of loaded objects, page-rounded */
-static size_t scan_nobjs;		/* entries in scan_objs */
-static size_t scan_objs_cap;		/* entries mapped */
-static int scan_objs_failed;		/* 1 when scan_objs ran out of memory */
-static void (*scan_tls_info)(size_t *, size_t *);	/* glibc's _dl_get_tls_static_info */
-static const uint32_t *scan_tcb_info;	/* glibc's _thread_db_sizeof_pthread */
-static uintptr_t scan_loader_probe;	/* an address in the dynamic loader's code, 0 if unknown */
-static struct scan_range scan_loader[4];	/* the dynamic loader's executable segments */
-static int scan_nloader;		/* entries in scan_loader */
 static atomic_int scan_warned;		/* 1 once a scan problem was reported */
 char *scan_py_names;			/* of the last scan, until scan_release() */
 static size_t scan_py_names_len;	/* bytes used in scan_py_names */
@@ -153,24 +100,6 @@ scan_warn(const char *cause)
 {
 	if (!atomic_exchange(&scan_warned, 1))
 		log_warn("%s", cause);
-}
-
-/* Makes room for NEED entries of SIZE bytes in *P of *CAP entries; -1 if out of memory. */
-static int
-scan_room(void **p, size_t *cap, size_t need, size_t size)
-{
-	size_t ncap = *cap ? *cap : 256;
-	void *q;
-
-	if (need <= *cap)
-		return 0;
-	while (ncap < need)
-		ncap *= 2;
-	if ((q = mem_grow(*p, *cap * size, ncap * size)) == NULL)
-		return -1;
-	*p = q;
-	*cap = ncap;
-	return 0;
 }
 
 /* Parses a hexadecimal number at *S (an optional 0x first), advancing *S past it. */
@@ -245,78 +174,14 @@ scan_sort(struct block *b, size_t n)
 }
 
 /*
- * Notes what is known of the main thread and looks up what glibc tells its debuggers (guesses
- * are used where it does not); called once by the constructor, in the main thread.  dlsym takes
- * the dynamic loader's lock, which a thread in dlopen may hold while it waits for a snapshot:
- * this is the one time heapscope holds none of its own.
+ * Notes what is known of the main thread and of glibc (scan_roots_init); called once by the
+ * constructor, in the main thread.
  */
 void
 scan_init(void)
 {
 	scan_stop_init();
-	scan_tls_info = (void (*)(size_t *, size_t *))dlsym(RTLD_DEFAULT,
-	    "_dl_get_tls_static_info");
-	scan_tcb_info = dlsym(RTLD_DEFAULT, "_thread_db_sizeof_pthread");
-	scan_loader_probe = (uintptr_t)dlsym(RTLD_DEFAULT, "__tls_get_addr");
-}
-
-/* Returns 1 if ADDR is in one of the PT_LOAD segments of the object INFO describes. */
-static int
-scan_object_has(const struct dl_phdr_info *info, uintptr_t addr)
-{
-	const ElfW(Phdr) *ph;
-	uintptr_t a;
-	int k;
-
-	for (k = 0; k < info->dlpi_phnum; k++) {
-		ph = &info->dlpi_phdr[k];
-		a = info->dlpi_addr + ph->p_vaddr;
-		if (ph->p_type == PT_LOAD && addr >= a && addr - a < ph->p_memsz)
-			return 1;
-	}
-	return 0;
-}
-
-/*
- * dl_iterate_phdr callback: adds the writable segments of every object but this library, and
- * notes the executable segments of the dynamic loader.
- */
-static int
-scan_visit(struct dl_phdr_info *info, size_t size, void *arg)
-{
-	const ElfW(Phdr) *ph;
-	uintptr_t a;
-	int k;
-
-	(void)size;
-	(void)arg;
-	if (scan_object_has(info, (uintptr_t)scan_visit))
-		return 0;	/* heapscope's own data is no root */
-	if (scan_loader_probe != 0 && scan_object_has(info, scan_loader_probe)) {
-		for (k = 0; k < info->dlpi_phnum && scan_nloader < 4; k++) {
-			ph = &info->dlpi_phdr[k];
-			if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
-				continue;
-			a = info->dlpi_addr + ph->p_vaddr;
-			scan_loader[scan_nloader].start = a;
-			scan_loader[scan_nloader++].end = a + ph->p_memsz;
-		}
-	}
-	for (k = 0; k < info->dlpi_phnum; k++) {
-		ph = &info->dlpi_phdr[k];
-		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_W) || ph->p_memsz == 0)
-			continue;
-		if (scan_room((void **)&scan_objs, &scan_objs_cap, scan_nobjs + 1,
-		    sizeof *scan_objs) != 0) {
-			scan_objs_failed = 1;
-			return 1;
-		}
-		a = info->dlpi_addr + ph->p_vaddr;
-		scan_objs[scan_nobjs].start = a & ~(uintptr_t)(PAGE - 1);
-		scan_objs[scan_nobjs].end = (a + ph->p_memsz + PAGE - 1) & ~(uintptr_t)(PAGE - 1);
-		scan_nobjs++;
-	}
-	return 0;
+	scan_roots_init();
 }
 
 /*
@@ -327,117 +192,13 @@ scan_visit(struct dl_phdr_info *info, size_t size, void *arg)
 int
 scan_prepare(void)
 {
-	size_t size = 0, align = 0;
 	char *cause;
 
-	if (scan_stop_prepare(&cause) != 0) {
+	if (scan_stop_prepare(&cause) != 0 || scan_roots_prepare(&cause) != 0) {
 		scan_warn(cause);
 		return -1;
 	}
-	if (scan_tls_info != NULL)
-		scan_tls_info(&size, &align);
-	scan_tls_size = size != 0 ? size : SCAN_TLS_GUESS;
-	scan_tcb_size = scan_tcb_info != NULL && *scan_tcb_info != 0 ? *scan_tcb_info :
-	    SCAN_TCB_GUESS;
-	scan_nobjs = 0;
-	scan_objs_failed = 0;
-	scan_nloader = 0;
-	dl_iterate_phdr(scan_visit, NULL);
-	if (scan_objs_failed) {
-		scan_warn("out of memory for the leak scan; snapshots go unscanned");
-		return -1;
-	}
 	return 0;
-}
-
-/* Reads /proc/self/maps into work.maps (readable mappings only); 0 or -1. */
-static int
-scan_read_maps(void)
-{
-	size_t cap = 1 << 20, len = 0;
-	char *text, *grown;
-	const char *p, *eol, *name;
-	uintptr_t start, end;
-	ssize_t r;
-	int fd;
-
-	work.nmaps = 0;
-	if ((fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC)) < 0)
-		return -1;
-	if ((text = mem_map(cap)) == NULL) {
-		close(fd);
-		return -1;
-	}
-	for (;;) {
-		if (len + 4096 >= cap) {
-			if ((grown = mem_grow(text, cap, cap * 2)) == NULL) {
-				r = -1;	/* a map cut short would lose roots */
-				break;
-			}
-			text = grown;
-			cap *= 2;
-		}
-		if ((r = read(fd, text + len, cap - len - 1)) <= 0)
-			break;
-		len += r;
-	}
-	close(fd);
-	if (r < 0) {
-		mem_unmap(text, cap);
-		return -1;
-	}
-	text[len] = '\0';
-	for (p = text; *p != '\0'; p = *eol ? eol + 1 : eol) {
-		eol = strchr(p, '\n');
-		if (eol == NULL)
-			eol = p + strlen(p);
-		start = scan_hex(&p);
-		if (*p++ != '-')
-			continue;
-		end = scan_hex(&p);
-		if (*p++ != ' ' || eol - p < 4 || p[0] != 'r')
-			continue;
-		name = memchr(p, '[', eol - p);
-		if (name != NULL && (strncmp(name, "[vvar", 5) == 0 ||
-		    strncmp(name, "[vsyscall]", 10) == 0))
-			continue;	/* reading these can fault */
-		if (scan_room((void **)&work.maps, &work.maps_cap, work.nmaps + 1,
-		    sizeof *work.maps) != 0) {
-			mem_unmap(text, cap);
-			return -1;
-		}
-		work.maps[work.nmaps].start = start;
-		work.maps[work.nmaps].end = end;
-		work.maps[work.nmaps].writable = p[1] == 'w';
-		work.nmaps++;
-	}
-	mem_unmap(text, cap);
-	return 0;
-}
-
-/* Returns the index of the first readable mapping that ends after A (nmaps if none). */
-static size_t
-scan_map_after(uintptr_t a)
-{
-	size_t lo = 0, hi = work.nmaps, mid;
-
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if (work.maps[mid].end <= a)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-/* Returns the readable mapping that holds A, or NULL. */
-static const struct scan_map *
-scan_map_of(uintptr_t a)
-{
-	size_t i = scan_map_after(a);
-
-	return i < work.nmaps && work.maps[i].start <= a ? &work.maps[i] : NULL;
 }
 
 /* Puts blocks[0..n) into graph.spans and builds the chunk index; 0 or -1 if out of memory. */
@@ -517,7 +278,7 @@ scan_index(const struct block *b, size_t n)
  * Returns 1 if V, pointing into the last 8 bytes of block T, is the address of the next malloc
  * chunk's header (see the top of the file) rather than a pointer into T.
  */
-static int
+int
 scan_chunk_header(uint32_t t, uintptr_t v)
 {
 	uintptr_t start = graph.spans[t].start, size;
@@ -526,111 +287,6 @@ scan_chunk_header(uint32_t t, uintptr_t v)
 		return 0;	/* glibc's headers are 16-aligned; start - 8 is on start's page */
 	size = *(const uintptr_t *)(start - 8) & ~(uintptr_t)7;
 	return v == start - 16 + size;
-}
-
-/* Counts a root word of value V. */
-static inline void
-scan_root_word(uintptr_t v)
-{
-	uint32_t t;
-
-	if ((t = scan_lookup(v)) == 0)
-		return;
-	t--;
-	if (v != graph.spans[t].start && v + 8 >= graph.spans[t].end && scan_chunk_header(t, v))
-		return;
-	if (graph.root_refs[t] != UINT32_MAX)
-		graph.root_refs[t]++;
-	graph.flags[t] |= scan_at_start(t, v) ? SCAN_ROOT_START : SCAN_ROOT_INTERIOR;
-	if (pyobjs.at != NULL && pyobjs.at[t] != SCAN_PY_NONE &&
-	    v == graph.spans[t].start + pyobjs.at[t] && pyobjs.root_refs[t] != UINT32_MAX)
-		pyobjs.root_refs[t]++;
-}
-
-/*
- * Adds the readable parts of [START, END) to the roots (WRITABLE: only parts writable now).
- * Returns 0, or -1 if out of memory.
- */
-static int
-scan_add_root(uintptr_t start, uintptr_t end, int writable)
-{
-	const struct scan_map *m;
-	uintptr_t a, e;
-	size_t i;
-
-	for (i = scan_map_after(start); i < work.nmaps && work.maps[i].start < end; i++) {
-		m = &work.maps[i];
-		if (writable && !m->writable)
-			continue;
-		a = m->start > start ? m->start : start;
-		e = m->end < end ? m->end : end;
-		if (scan_room((void **)&work.roots, &work.roots_cap, work.nroots + 1,
-		    sizeof *work.roots) != 0)
-			return -1;
-		work.roots[work.nroots].start = a;
-		work.roots[work.nroots].end = e;
-		work.nroots++;
-	}
-	return 0;
-}
-
-/* Copies LEN bytes at SRC to DST without faulting; returns the bytes copied up to a hole. */
-static size_t
-scan_copy(void *dst, uintptr_t src, size_t len)
-{
-	struct iovec local = { dst, len }, remote = { (void *)src, len };
-	ssize_t r;
-
-	if (!work.direct) {
-		r = syscall(SYS_process_vm_readv, (pid_t)syscall(SYS_getpid), &local, 1UL,
-		    &remote, 1UL, 0UL);
-		if (r >= 0)
-			return r;
-		if (errno == EFAULT)
-			return 0;
-		work.direct = 1;	/* refused (seccomp, old kernel): the maps must do */
-	}
-	memcpy(dst, (const void *)src, len);
-	return len;
-}
-
-/* Reads the word at A into *V; returns 1, or 0 where it cannot be read. */
-static int
-scan_peek(uintptr_t a, uintptr_t *v)
-{
-	if (scan_map_of(a) == NULL || scan_map_of(a + sizeof *v - 1) == NULL)
-		return 0;
-	return scan_copy(v, a, sizeof *v) == sizeof *v;
-}
-
-/* Returns 1 if [A, E) lies in readable mappings, from work.maps[*M] on (advanced past A). */
-static int
-scan_readable(uintptr_t a, uintptr_t e, size_t *m)
-{
-	size_t k;
-
-	while (*m < work.nmaps && work.maps[*m].end <= a)
-		(*m)++;
-	if (*m == work.nmaps || work.maps[*m].start > a)
-		return 0;
-	for (k = *m; work.maps[k].end < e; k++) {
-		if (k + 1 == work.nmaps || work.maps[k + 1].start != work.maps[k].end)
-			return 0;
-	}
-	return 1;
-}
-
-/* Returns 1 if [A, A + LEN) is in the writable segments of a loaded object. */
-static int
-scan_in_objects(uintptr_t a, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < scan_nobjs; i++) {
-		if (a >= scan_objs[i].start && a + len <= scan_objs[i].end)
-			return 1;
-	}
-	return 0;
 }
 
 /*
@@ -820,196 +476,6 @@ scan_py_objects(const struct snap_data *d)
 	return 0;
 }
 
-/* Scans the root memory [START, END) word by word. */
-static void
-scan_root_range(uintptr_t start, uintptr_t end)
-{
-	size_t len, got, i;
-
-	start = (start + 7) & ~(uintptr_t)7;
-	while (start < end && end - start >= 8) {
-		len = end - start < SCAN_BUF ? (end - start) & ~(size_t)7 : SCAN_BUF;
-		got = scan_copy(work.buf, start, len) & ~(size_t)7;
-		for (i = 0; i < got / 8; i++)
-			scan_root_word(work.buf[i]);
-		if (got < len)
-			start = ((start + got) | (PAGE - 1)) + 1;	/* skip the hole's page */
-		else
-			start += len;
-	}
-}
-
-/* Sorts the roots by start and merges those that overlap or touch. */
-static void
-scan_merge_roots(void)
-{
-	struct scan_range *r = work.roots, t;
-	size_t n = work.nroots, i, k, child, end;
-
-	/* Heap sort: no recursion, no malloc. */
-	for (i = n / 2; i-- > 0;) {
-		for (k = i; (child = 2 * k + 1) < n; k = child) {
-			if (child + 1 < n && r[child + 1].start > r[child].start)
-				child++;
-			if (r[k].start >= r[child].start)
-				break;
-			t = r[k], r[k] = r[child], r[child] = t;
-		}
-	}
-	for (end = n; end-- > 1;) {
-		t = r[0], r[0] = r[end], r[end] = t;
-		for (k = 0; (child = 2 * k + 1) < end; k = child) {
-			if (child + 1 < end && r[child + 1].start > r[child].start)
-				child++;
-			if (r[k].start >= r[child].start)
-				break;
-			t = r[k], r[k] = r[child], r[child] = t;
-		}
-	}
-	for (i = k = 0; i < n; i++) {
-		if (k > 0 && r[i].start <= r[k - 1].end) {
-			if (r[i].end > r[k - 1].end)
-				r[k - 1].end = r[i].end;
-		} else
-			r[k++] = r[i];
-	}
-	work.nroots = k;
-}
-
-/*
- * Adds the roots of one thread: its stack from SP up (RED bytes below it too), its static TLS
- * and TCB at FS, and its DTV.  MAIN: the process's main thread, whose TLS is not on its stack.
- * SP or FS may be 0 (unknown).  Returns 0, or -1 if out of memory.
- */
-static int
-scan_thread_roots(uintptr_t sp, uintptr_t fs, int main, size_t red)
-{
-	const struct scan_map *m;
-	uintptr_t lo, hi, dtv, len;
-	uint32_t t;
-
-	if (sp != 0) {
-		lo = sp > red ? sp - red : 0;
-		if ((t = scan_lookup(sp)) != 0) {
-			/* A stack the program malloc'd: the rest of the block is free heap. */
-			if (lo < graph.spans[t - 1].start)
-				lo = graph.spans[t - 1].start;
-			hi = graph.spans[t - 1].end;
-		} else if ((m = scan_map_of(sp)) != NULL) {
-			if (lo < m->start)
-				lo = m->start;
-			hi = m->end;
-			/* The TCB tops a thread's stack: what lies above belongs to no one. */
-			if (!main && fs > sp && fs < hi && fs + scan_tcb_size < hi)
-				hi = fs + scan_tcb_size;
-		} else {
-			work.missed++;
-			hi = lo;
-		}
-		if (hi > lo && scan_add_root(lo, hi, 0) != 0)
-			return -1;
-	} else
-		work.missed++;
-	if (fs == 0)
-		return 0;
-	/* glibc's static size counts the TCB in; below fs is the rest. */
-	len = scan_tls_size > scan_tcb_size ? scan_tls_size - scan_tcb_size : scan_tls_size;
-	lo = fs > len ? fs - len : 0;
-	hi = fs + scan_tcb_size;
-	if (sp != 0 && sp < fs && lo < sp - red && scan_map_of(sp) == scan_map_of(fs))
-		lo = sp - red;	/* below the stack pointer is dead stack, not TLS */
-	if ((t = scan_lookup(fs)) != 0) {
-		if (lo < graph.spans[t - 1].start)
-			lo = graph.spans[t - 1].start;
-		if (hi > graph.spans[t - 1].end)
-			hi = graph.spans[t - 1].end;
-	} else if ((m = scan_map_of(fs)) != NULL) {
-		/* The sizes are upper bounds: never spill into a neighbouring mapping. */
-		if (lo < m->start)
-			lo = m->start;
-		if (hi > m->end)
-			hi = m->end;
-	}
-	if (scan_add_root(lo, hi, 0) != 0)
-		return -1;
-	if (!scan_peek(fs + SCAN_DTV_AT, &dtv) || dtv < SCAN_DTV_SKEW)
-		return 0;
-	if ((t = scan_lookup(dtv)) != 0) {
-		if (dtv == graph.spans[t - 1].start + SCAN_DTV_SKEW)
-			graph.flags[t - 1] |= SCAN_ROOT_START;
-		return 0;
-	}
-	/* A DTV the dynamic loader made before malloc was ours: its length, then its entries. */
-	if (!scan_peek(dtv - SCAN_DTV_SKEW, &len) || len > 65536)
-		return 0;
-	return scan_add_root(dtv - SCAN_DTV_SKEW, dtv + SCAN_DTV_SKEW * (len + 1), 0);
-}
-
-/* Returns 1 if a live block starts in [START, END). */
-static int
-scan_holds_block(uintptr_t start, uintptr_t end)
-{
-	size_t lo = 0, hi = graph.n, mid;
-
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if (graph.spans[mid].start < start)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < graph.n && graph.spans[lo].start < end;
-}
-
-/*
- * Collects and scans every root; SELF: the calling thread is the program's, NSLOTS: the slots of
- * the stop.  0 or -1 (memory).
- */
-static int
-scan_roots(const struct snap_data *d, int self, size_t nslots)
-{
-	const struct scan_slot *s;
-	pid_t main_tid = syscall(SYS_getpid);
-	size_t i;
-	int k;
-
-	work.nroots = 0;
-	work.missed = 0;
-	for (i = 0; i < scan_nobjs; i++) {
-		if (scan_add_root(scan_objs[i].start, scan_objs[i].end, 0) != 0)
-			return -1;
-	}
-	for (i = 0; i < d->nmaps; i++) {
-		const struct mapping *m = &d->maps[i];
-
-		if ((m->flags & MAP_ANONYMOUS) && !scan_holds_block(m->addr, m->addr + m->size) &&
-		    scan_add_root(m->addr, m->addr + m->size, 1) != 0)
-			return -1;
-	}
-	if (self && scan_thread_roots(d->stack, scan_thread_pointer(),
-	    syscall(SYS_gettid) == main_tid, 0) != 0)
-		return -1;
-	for (i = 0; i < nslots; i++) {
-		s = &scan_slots[i];
-		if (atomic_load(&s->state) == SLOT_GONE)
-			continue;
-		if (scan_thread_roots(s->sp, s->fs, s->tid == main_tid,
-		    atomic_load(&s->state) == SLOT_STOPPED ? SCAN_RED_ZONE : 0) != 0)
-			return -1;
-	}
-	scan_merge_roots();
-	for (i = 0; i < work.nroots; i++)
-		scan_root_range(work.roots[i].start, work.roots[i].end);
-
-	/* Registers: every stopped thread's (the calling thread's are on its stack). */
-	for (i = 0; i < nslots; i++) {
-		s = &scan_slots[i];
-		for (k = 0; atomic_load(&s->state) == SLOT_STOPPED && k < 16; k++)
-			scan_root_word(s->regs[k]);
-	}
-	return 0;
-}
-
 /* Makes room for NEED edges in edge_to and edge_off; 0 or -1 if out of memory. */
 static int
 scan_edges_room(size_t need)
@@ -1124,9 +590,6 @@ scan_free_work(void)
 		scan_unarray(heap.chunks, heap.chunk_slots, sizeof *heap.chunks);
 	}
 	scan_unarray(graph.spans, n, sizeof *graph.spans);
-	mem_unmap(work.maps, work.maps_cap * sizeof *work.maps);
-	mem_unmap(work.roots, work.roots_cap * sizeof *work.roots);
-	mem_unmap(work.buf, SCAN_BUF);
 	scan_unarray(graph.root_refs, n, sizeof *graph.root_refs);
 	scan_unarray(graph.block_refs, n, sizeof *graph.block_refs);
 	scan_unarray(graph.flags, n, sizeof *graph.flags);
@@ -1143,6 +606,7 @@ scan_free_work(void)
 	}
 	if (work.type_slots != 0)
 		scan_unarray(work.types, work.type_slots, sizeof *work.types);
+	scan_roots_free();
 	memset(&work, 0, sizeof work);
 	memset(&graph, 0, sizeof graph);
 	memset(&heap, 0, sizeof heap);
@@ -1162,6 +626,7 @@ scan_collect(struct snap_data *d, pid_t spare, char **cause)
 	pid_t self = syscall(SYS_gettid);
 	const char *problem = NULL;
 	size_t n = d->nblocks, nslots;
+	int missed;
 
 	d->scanned = 0;
 	if (n == 0) {
@@ -1188,9 +653,8 @@ scan_collect(struct snap_data *d, pid_t spare, char **cause)
 	graph.block_refs = scan_array(n, sizeof *graph.block_refs);
 	graph.flags = scan_array(n, sizeof *graph.flags);
 	graph.edge_first = scan_array(n + 1, sizeof *graph.edge_first);
-	work.buf = mem_map(SCAN_BUF);
-	if (graph.spans == NULL || graph.root_refs == NULL || graph.block_refs == NULL ||
-	    graph.flags == NULL || graph.edge_first == NULL || work.buf == NULL ||
+	if (scan_roots_map() != 0 || graph.spans == NULL || graph.root_refs == NULL || graph.block_refs == NULL ||
+	    graph.flags == NULL || graph.edge_first == NULL ||
 	    scan_edges_room(n) != 0)
 		goto nomem;
 	if (scan_read_maps() != 0) {
@@ -1210,13 +674,13 @@ scan_collect(struct snap_data *d, pid_t spare, char **cause)
 	}
 	if (scan_index(d->blocks, n) != 0 ||
 	    (pyobjs.at != NULL && scan_py_objects(d) != 0) ||
-	    scan_roots(d, self != spare, nslots) != 0 || scan_blocks(d->blocks) != 0)
+	    (missed = scan_roots(d, self != spare, nslots)) < 0 || scan_blocks(d->blocks) != 0)
 		goto nomem;
 	scan_resume();
 #ifndef NDEBUG
 	scan_check();
 #endif
-	if (work.missed > 0)
+	if (missed > 0)
 		problem = "the stack of a thread that did not stop was not found: what only it "
 		    "holds may be reported lost";
 	d->scanned = 1;
@@ -1253,50 +717,6 @@ struct scan_call {
 	uint32_t node;		/* block index */
 	size_t edge;		/* next edge of node to follow */
 };
-
-/* Returns 1 if PC is in the dynamic loader's code. */
-static int
-scan_in_loader(uintptr_t pc)
-{
-	int k;
-
-	for (k = 0; k < scan_nloader; k++) {
-		if (pc >= scan_loader[k].start && pc < scan_loader[k].end)
-			return 1;
-	}
-	return 0;
-}
-
-/*
- * Takes the blocks that the dynamic loader allocated itself (DTVs, dynamic TLS blocks, link
- * maps) for roots: glibc keeps them where no scan looks, in the thread stacks it caches for
- * reuse among others, and they are its business.  Returns 0, or -1 if out of memory.
- */
-static int
-scan_loader_roots(const struct snap_data *d)
-{
-	const uintptr_t *pcs;
-	uint8_t *mine;
-	uint32_t id;
-	size_t i;
-	int depth, any = 0;
-
-	if (scan_nloader == 0)
-		return 0;
-	if ((mine = scan_array((size_t)d->nstacks + 1, 1)) == NULL)
-		return -1;
-	for (id = 1; id <= d->nstacks; id++) {
-		pcs = stack_get(id, &depth);
-		if (depth > 0 && scan_in_loader(pcs[0]))
-			any = mine[id] = 1;
-	}
-	for (i = 0; any && i < graph.n; i++) {
-		if (d->blocks[i].stack <= d->nstacks && mine[d->blocks[i].stack])
-			graph.flags[i] |= SCAN_ROOT_START;
-	}
-	scan_unarray(mine, (size_t)d->nstacks + 1, 1);
-	return 0;
-}
 
 /* Returns 1 if block I holds a live Python object: an immortal one, or one with references. */
 static inline int

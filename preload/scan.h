@@ -239,4 +239,21 @@ int scan_stop_prepare(char **cause);
 int scan_stop(pid_t spare, size_t *nslots);
 void scan_resume(void);
 
+/* scan-roots.c: the roots, in the readable mappings. */
+void scan_roots_init(void);
+int scan_roots_prepare(char **cause);
+int scan_read_maps(void);
+size_t scan_map_after(uintptr_t a);
+const struct scan_map *scan_map_of(uintptr_t a);
+int scan_readable(uintptr_t a, uintptr_t e, size_t *m);
+size_t scan_copy(void *dst, uintptr_t src, size_t len);
+int scan_in_objects(uintptr_t a, size_t len);
+int scan_roots_map(void);
+void scan_roots_free(void);
+int scan_roots(const struct snap_data *d, int self, size_t nslots);
+int scan_loader_roots(const struct snap_data *d);
+
+/* scan.c (for now) */
+int scan_chunk_header(uint32_t t, uintptr_t v);
+
 #endif
