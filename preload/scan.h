@@ -253,7 +253,13 @@ void scan_roots_free(void);
 int scan_roots(const struct snap_data *d, int self, size_t nslots);
 int scan_loader_roots(const struct snap_data *d);
 
-/* scan.c (for now) */
+/* scan-graph.c: the blocks' index and edges. */
+int scan_graph_map(size_t n);
+void scan_graph_free(void);
+int scan_index(const struct block *b, size_t n);
 int scan_chunk_header(uint32_t t, uintptr_t v);
+int scan_edges_room(size_t need);
+int scan_blocks(const struct block *b);
+void scan_graph_check(void);
 
 #endif
