@@ -262,4 +262,10 @@ int scan_edges_room(size_t need);
 int scan_blocks(const struct block *b);
 void scan_graph_check(void);
 
+/* scan-python.c: the Python objects, found while the threads are stopped. */
+int scan_py_map(size_t n);
+void scan_py_free(size_t n);
+void scan_py_names_free(void);
+int scan_py_objects(const struct snap_data *d);
+
 #endif
