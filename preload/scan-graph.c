@@ -266,7 +266,8 @@ scan_blocks(const struct block *b)
 			if (v != graph.spans[t].start && v + 8 >= graph.spans[t].end &&
 			    scan_chunk_header(t, v))
 				continue;
-			if (graph.nedges == graph.edges_cap && scan_edges_room(graph.nedges + 1) != 0)
+			if (graph.nedges == graph.edges_cap &&
+			    scan_edges_room(graph.nedges + 1) != 0)
 				return -1;
 			graph.edge_to[graph.nedges] = t;
 			obj = pyobjs.at != NULL && pyobjs.at[t] != SCAN_PY_NONE &&

@@ -72,11 +72,11 @@ static struct scan_map *scan_maps;	/* readable mappings in address order, [vvar]
 					   [vsyscall] left out */
 static size_t scan_nmaps;		/* entries in scan_maps */
 static size_t scan_maps_cap;		/* entries mapped */
-static struct scan_range *scan_ranges;	/* root memory, each piece inside one readable mapping */
+static struct scan_range *scan_ranges;	/* root memory, each range in one readable mapping */
 static size_t scan_nranges;		/* entries in scan_ranges */
 static size_t scan_ranges_cap;		/* entries mapped */
 static uintptr_t *scan_buf;		/* SCAN_BUF bytes into which roots are copied */
-static int scan_direct;			/* 1: process_vm_readv is refused; read roots in place */
+static int scan_direct;			/* 1: process_vm_readv is refused: read in place */
 static int scan_missed;			/* threads whose stack could not be found */
 
 /* Makes room for NEED entries of SIZE bytes in *P of *CAP entries; -1 if out of memory. */

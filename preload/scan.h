@@ -92,7 +92,8 @@ struct scan_chunk {
 /* Where graph's blocks are: "which block holds address v" (scan-graph.c). */
 struct scan_heap {
 	uintptr_t lo;			/* graph.spans[0].start */
-	uintptr_t span;			/* highest end - lo: v may be in a block iff v - lo < span */
+	uintptr_t span;			/* highest end - lo: v may be in a block iff
+					   v - lo < span */
 	struct scan_chunk *chunks;	/* the chunk table, open addressing, at most half full */
 	size_t chunk_slots;		/* its slots, a power of two */
 	int chunk_shift;		/* 64 - log2(chunk_slots) */
@@ -107,7 +108,7 @@ extern struct scan_heap heap;		/* graph's, once scan_index() built it */
 struct scan_py {
 	uint8_t *at;			/* at[i]: offset of the object in block i (0, 16 or 32),
 					   SCAN_PY_NONE if it holds none */
-	uint32_t *type;			/* type[i]: offset of its type's name in scan_py_names */
+	uint32_t *type;			/* type[i]: offset of its type name in scan_py_names */
 	int64_t *refcnt;		/* refcnt[i]: its ob_refcnt, -1 if immortal */
 	uint32_t *root_refs;		/* root_refs[i]: root words equal to its address */
 	uint32_t *heap_refs;		/* heap_refs[i]: words of blocks equal to it, GC headers
@@ -217,15 +218,16 @@ scan_at_start(uint32_t t, uintptr_t v)
 }
 
 /*
- * Returns 1 if byte OFF of block U is in the GC header of the Python object U holds (PY: NULL
- * if none): words that link the gc's objects to one another, and are no references.
+ * Returns 1 if byte OFF of block U is in the GC header of the Python object U holds (in P, whose
+ * at is NULL if there are none): words that link the gc's objects to one another, and are no
+ * references.
  */
 static inline int
 scan_py_head(const struct scan_py *p, uint32_t u, uint64_t off)
 {
 	uint8_t at;
 
-	if (p == NULL || p->at == NULL || (at = p->at[u]) == SCAN_PY_NONE || at < PY_GC_HEAD)
+	if (p->at == NULL || (at = p->at[u]) == SCAN_PY_NONE || at < PY_GC_HEAD)
 		return 0;
 	return off >= (uint64_t)at - PY_GC_HEAD && off < at;
 }
@@ -267,5 +269,9 @@ int scan_py_map(size_t n);
 void scan_py_free(size_t n);
 void scan_py_names_free(void);
 int scan_py_objects(const struct snap_data *d);
+
+/* The classification, on any graph. */
+int scan_classify_graph(const struct scan_graph *g, struct scan_py *p, const char *names,
+    struct snap_data *d);
 
 #endif
