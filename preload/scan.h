@@ -270,7 +270,7 @@ void scan_py_free(size_t n);
 void scan_py_names_free(void);
 int scan_py_objects(const struct snap_data *d);
 
-/* The classification, on any graph. */
+/* scan-classify.c: the verdicts, on any graph. */
 int scan_classify_graph(const struct scan_graph *g, struct scan_py *p, const char *names,
     struct snap_data *d);
 
