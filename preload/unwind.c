@@ -300,6 +300,39 @@ static pthread_once_t		 unwind_once = PTHREAD_ONCE_INIT;
 /* The signal mask to restore after fork, saved by unwind_fork_prepare under unwind_lock. */
 static sigset_t			 unwind_fork_mask;
 
+#ifndef NDEBUG
+/* The thread that holds unwind_lock while unwind_lock_holding (debug builds). */
+static pthread_t		 unwind_lock_holder;
+/* 1 while a thread holds unwind_lock (debug builds). */
+static int			 unwind_lock_holding;
+
+/*
+ * Notes that the calling thread has taken unwind_lock (HOLDING 1) or is about to release it (0),
+ * for unwind_lock_held.  The mutex's own record of its owner will not do: glibc keeps there the
+ * tid of its thread descriptor, which in a vfork child is still the parent's.
+ */
+static void
+unwind_lock_note(int holding)
+{
+	unwind_lock_holder = pthread_self();
+	unwind_lock_holding = holding;
+}
+
+/* Returns 1 if the calling thread holds unwind_lock (debug builds, for assertions). */
+static int
+unwind_lock_held(void)
+{
+	return unwind_lock_holding && pthread_equal(unwind_lock_holder, pthread_self());
+}
+#else
+/* Notes nothing: release builds do not check who holds unwind_lock. */
+static inline void
+unwind_lock_note(int holding)
+{
+	(void)holding;
+}
+#endif
+
 /* Maps SIZE zeroed bytes; NULL on failure. */
 static void *
 unwind_map(size_t size)
@@ -438,6 +471,7 @@ unwind_table_find(const struct unwind_table *t, uintptr_t pc)
 {
 	size_t	i;
 
+	assert(unwind_lock_held());
 	for (i = unwind_table_index(t, pc); t->slots[i].pc != 0; i = (i + 1) & t->mask) {
 		if (t->slots[i].pc == pc)
 			return t->slots[i].rule;
@@ -451,6 +485,7 @@ unwind_table_put(struct unwind_table *t, uintptr_t pc, uint64_t rule)
 {
 	size_t	i;
 
+	assert(unwind_lock_held());
 	assert((t->used + 1) * 2 <= t->mask + 1);
 	for (i = unwind_table_index(t, pc); t->slots[i].pc != 0; i = (i + 1) & t->mask)
 		assert(t->slots[i].pc != pc);
@@ -470,6 +505,7 @@ unwind_table_insert(uintptr_t pc, uint64_t rule)
 	struct unwind_table	*t = unwind_table, *n;
 	size_t			 i;
 
+	assert(unwind_lock_held());
 	if ((t->used + 1) * 2 > t->mask + 1) {
 		if ((n = unwind_table_new((t->mask + 1) * 2)) == NULL)
 			return;
@@ -495,6 +531,7 @@ unwind_table_clear(void)
 	struct unwind_table	*t = unwind_table;
 	size_t			 i;
 
+	assert(unwind_lock_held());
 	__atomic_store_n(&unwind_gen, unwind_gen + 1, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	if (t != NULL) {
@@ -1119,6 +1156,7 @@ unwind_modules_update(void)
 {
 	struct unwind_walk	w = { 1, 0, 0 };
 
+	assert(unwind_lock_held());
 	dl_iterate_phdr(unwind_walk_one, &w);
 	if (w.first)
 		return unwind_modules_valid ? 0 : -1;
@@ -1138,6 +1176,7 @@ unwind_rule_make(uintptr_t pc)
 	size_t				 i;
 	int				 complete;
 
+	assert(unwind_lock_held());
 	complete = unwind_modules_update() == 0;
 	for (i = 0; i < unwind_nmodules; i++) {
 		if (target >= unwind_modules[i].lo && target < unwind_modules[i].hi) {
@@ -1167,6 +1206,7 @@ unwind_fill(uintptr_t pc)
 	if (pc == 0)		/* 0 marks an empty slot: never a key */
 		return UNWIND_END;
 	pthread_mutex_lock(&unwind_lock);
+	unwind_lock_note(1);
 	if (unwind_table == NULL)
 		__atomic_store_n(&unwind_table, unwind_table_new(UNWIND_TABLE_MIN), __ATOMIC_RELEASE);
 	if (unwind_table != NULL)
@@ -1176,6 +1216,7 @@ unwind_fill(uintptr_t pc)
 		if (unwind_table != NULL)
 			unwind_table_insert(pc, rule);
 	}
+	unwind_lock_note(0);
 	pthread_mutex_unlock(&unwind_lock);
 	return rule;
 }
@@ -1676,6 +1717,7 @@ unwind_lock_all(sigset_t *old)
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, old);
 	pthread_mutex_lock(&unwind_lock);
+	unwind_lock_note(1);
 }
 
 /* Empties the rule table and the module list. */
@@ -1688,6 +1730,7 @@ unwind_flush(void)
 	unwind_table_clear();
 	unwind_nmodules = 0;
 	unwind_modules_valid = 0;
+	unwind_lock_note(0);
 	pthread_mutex_unlock(&unwind_lock);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
@@ -1708,6 +1751,7 @@ unwind_fork_parent(void)
 {
 	sigset_t	old = unwind_fork_mask;
 
+	unwind_lock_note(0);
 	pthread_mutex_unlock(&unwind_lock);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
@@ -1718,5 +1762,6 @@ unwind_fork_child(void)
 {
 	/* The child's only thread is the one that took the lock; start it afresh. */
 	pthread_mutex_init(&unwind_lock, NULL);
+	unwind_lock_note(0);
 	pthread_sigmask(SIG_SETMASK, &unwind_fork_mask, NULL);
 }
