@@ -667,11 +667,35 @@ unwind_read_ptr(struct unwind_reader *r, uint8_t enc, uintptr_t data)
 	return base + v;
 }
 
-/* Decodes the CIE at P into *CIE; returns 0, or -1 if it is malformed or of an unknown kind. */
+/*
+ * Starts R on the record (CIE or FDE) at P in module M: past its length, bounded by its end.
+ * Returns 0, or -1 if it is a terminator, 64-bit DWARF (never seen), or not inside M.
+ */
 static int
-unwind_cie_parse(const uint8_t *p, struct unwind_cie *cie)
+unwind_record_open(const struct unwind_module *m, const uint8_t *p, struct unwind_reader *r)
 {
-	struct unwind_reader	 r = { p, p + 8, 0 };
+	uint64_t	len;
+
+	if ((uintptr_t)p < m->lo || (uintptr_t)p >= m->hi)
+		return -1;
+	r->p = p;
+	r->end = (const uint8_t *)m->hi;
+	r->bad = 0;
+	len = unwind_read_fixed(r, 4);
+	if (r->bad || len == 0 || len >= 0xfffffff0 || len > (uint64_t)(r->end - r->p))
+		return -1;
+	r->end = r->p + len;
+	return 0;
+}
+
+/*
+ * Decodes the CIE at P in module M into *CIE; returns 0, or -1 if it is malformed, of an unknown
+ * kind or not inside M.
+ */
+static int
+unwind_cie_parse(const struct unwind_module *m, const uint8_t *p, struct unwind_cie *cie)
+{
+	struct unwind_reader	 r;
 	const char		*aug;
 	const uint8_t		*aug_end;
 	uint64_t		 len;
@@ -679,10 +703,8 @@ unwind_cie_parse(const uint8_t *p, struct unwind_cie *cie)
 	size_t			 i;
 
 	memset(cie, 0, sizeof *cie);
-	len = unwind_read_fixed(&r, 4);
-	if (len == 0 || len >= 0xfffffff0)	/* a terminator, or 64-bit DWARF (never seen) */
+	if (unwind_record_open(m, p, &r) != 0)
 		return -1;
-	r.end = r.p + len;
 	if (unwind_read_fixed(&r, 4) != 0)	/* the CIE id of .eh_frame */
 		return -1;
 	version = unwind_read_u8(&r);
@@ -691,6 +713,8 @@ unwind_cie_parse(const uint8_t *p, struct unwind_cie *cie)
 	aug = (const char *)r.p;
 	while (unwind_read_u8(&r) != 0 && !r.bad)
 		;
+	if (r.bad)		/* the string runs past the CIE: aug[] may not be read */
+		return -1;
 	cie->code_align = unwind_read_uleb(&r);
 	cie->data_align = unwind_read_sleb(&r);
 	cie->ra_reg = version == 1 ? unwind_read_u8(&r) : unwind_read_uleb(&r);
@@ -735,27 +759,27 @@ unwind_cie_parse(const uint8_t *p, struct unwind_cie *cie)
 }
 
 /*
- * Decodes the FDE at P (and its CIE) into *FDE; returns 0, or -1 if P is a CIE, a terminator or
- * malformed.  *NEXT is set to the record after P (NULL after a terminator).
+ * Decodes the FDE at P in module M (and its CIE) into *FDE; returns 0, or -1 if P is a CIE, a
+ * terminator, malformed or not inside M.  *NEXT is set to the record after P (NULL after a
+ * terminator or a record that does not fit in M).
  */
 static int
-unwind_fde_parse(const uint8_t *p, struct unwind_fde *fde, const uint8_t **next)
+unwind_fde_parse(const struct unwind_module *m, const uint8_t *p, struct unwind_fde *fde,
+    const uint8_t **next)
 {
-	struct unwind_reader	 r = { p, p + 8, 0 };
+	struct unwind_reader	 r;
 	const uint8_t		*id_at;
-	uint64_t		 len, id, aug_len;
+	uint64_t		 id, aug_len;
 
 	*next = NULL;
-	len = unwind_read_fixed(&r, 4);
-	if (len == 0 || len >= 0xfffffff0)
+	if (unwind_record_open(m, p, &r) != 0)
 		return -1;
-	r.end = r.p + len;
 	*next = r.end;
 	id_at = r.p;
 	id = unwind_read_fixed(&r, 4);
-	if (id == 0)
+	if (id == 0 || id > (uintptr_t)id_at - m->lo)	/* a CIE (or no id), or one outside M */
 		return -1;
-	if (unwind_cie_parse(id_at - id, &fde->cie) != 0)
+	if (unwind_cie_parse(m, id_at - id, &fde->cie) != 0)
 		return -1;
 	fde->start = unwind_read_ptr(&r, fde->cie.fde_enc & ~UNWIND_PE_INDIRECT, 0);
 	fde->end = fde->start + unwind_read_ptr(&r, fde->cie.fde_enc & 0x0f, 0);
@@ -1030,7 +1054,7 @@ unwind_fde_find(const struct unwind_module *m, uintptr_t a, struct unwind_fde *f
 				hi = mid;
 		}
 		p = m->hdr + m->table[2 * lo + 1];
-		if (unwind_fde_parse(p, fde, &next) != 0)
+		if (unwind_fde_parse(m, p, fde, &next) != 0)
 			return -1;
 		return a >= fde->start && a < fde->end ? 0 : -1;
 	}
@@ -1038,7 +1062,7 @@ unwind_fde_find(const struct unwind_module *m, uintptr_t a, struct unwind_fde *f
 		return -1;
 	/* No usable search table: walk .eh_frame to its zero terminator. */
 	for (p = m->eh_frame; p != NULL; p = next) {
-		if (unwind_fde_parse(p, fde, &next) == 0 && a >= fde->start && a < fde->end)
+		if (unwind_fde_parse(m, p, fde, &next) == 0 && a >= fde->start && a < fde->end)
 			return 0;
 	}
 	return -1;
@@ -1066,7 +1090,10 @@ unwind_modules_add(const struct unwind_module *m)
 	return 0;
 }
 
-/* Decodes the .eh_frame_hdr of module M, setting its eh_frame and search table. */
+/*
+ * Decodes the .eh_frame_hdr of module M, setting its eh_frame and search table: those of a
+ * header or a table that does not fit in M stay unset.
+ */
 static void
 unwind_module_hdr(struct unwind_module *m)
 {
@@ -1074,10 +1101,11 @@ unwind_module_hdr(struct unwind_module *m)
 	const uint8_t		*h = m->hdr;
 	uintptr_t		 count;
 
-	if (h == NULL || h[0] != 1)
+	if (h == NULL || (uintptr_t)h < m->lo || (uintptr_t)h >= m->hi ||
+	    m->hi - (uintptr_t)h < 4 || h[0] != 1)
 		return;
 	r.p = h + 4;
-	r.end = (const uint8_t *)UINTPTR_MAX;
+	r.end = (const uint8_t *)m->hi;
 	r.bad = 0;
 	m->eh_frame = (const uint8_t *)unwind_read_ptr(&r, h[1] & ~UNWIND_PE_INDIRECT,
 	    (uintptr_t)h);
@@ -1088,7 +1116,8 @@ unwind_module_hdr(struct unwind_module *m)
 	if (h[2] == UNWIND_PE_OMIT)
 		return;
 	count = unwind_read_ptr(&r, h[2] & ~UNWIND_PE_INDIRECT, (uintptr_t)h);
-	if (r.bad || h[3] != (UNWIND_PE_DATAREL|UNWIND_PE_SDATA4))
+	if (r.bad || h[3] != (UNWIND_PE_DATAREL|UNWIND_PE_SDATA4) ||
+	    count > (uintptr_t)(r.end - r.p) / (2 * sizeof *m->table))
 		return;
 	m->table = (const int32_t *)r.p;
 	m->count = count;
