@@ -1,23 +1,20 @@
 /*
  * Stack capture with DWARF call frame information, built for the malloc hot path.
  *
- * At a return address, almost all x86-64 code obeys a simple rule: the CFA (the caller's rsp) is
- * rsp + off or rbp + off, the return address is at CFA - 8, and the caller's rbp is either
- * unchanged or saved at CFA + off.  This file owns a global cache of those rules keyed by return
- * address (unwind_table): an open-addressing hash table of (pc, rule) slots in mmap'd memory,
- * read without any lock.  A writer stores a slot's rule before its pc, so a reader that sees the
- * pc sees the rule; slots are only ever filled, except by a flush.  Misses are filled under
- * unwind_lock by finding the module that holds the pc (a cache of dl_iterate_phdr, rebuilt when
- * glibc's counts of loaded and unloaded objects move), binary-searching its .eh_frame_hdr,
- * decoding the FDE and its CIE and running their CFA instructions up to the pc.  What cannot be
- * put in a simple rule (CFA expressions as in PLT stubs or realigned stacks, signal frames such
- * as __restore_rt, other registers holding the CFA or the return address) is cached as
- * UNWIND_COMPLEX, and a capture that meets it is made again from the start with libunwind.  A pc
- * whose return address is undefined (_start, clone3), or that has no FDE or no module, is cached
- * as UNWIND_END: the stack ends there.  When the table is half full a table twice as large
- * replaces it; the old one stays mapped for readers still in it.  A flush clears the current
- * table in place inside a seqlock (unwind_gen is odd meanwhile): a capture reads unwind_gen
- * before and after, and if it moved, whatever it read may be torn, so it is made with libunwind.
+ * At a return address, almost all x86-64 code obeys a simple rule, which dwarf.c decodes from the
+ * call frame information of the code and packs in 64 bits (dwarf.h).  This file owns a global
+ * cache of those rules keyed by return address (unwind_table): an open-addressing hash table of
+ * (pc, rule) slots in mmap'd memory, read without any lock.  A writer stores a slot's rule before
+ * its pc, so a reader that sees the pc sees the rule; slots are only ever filled, except by a
+ * flush.  Misses are filled under unwind_lock by finding the module that holds the pc (a cache of
+ * dl_iterate_phdr, rebuilt when glibc's counts of loaded and unloaded objects move) and having
+ * dwarf.c decode the rule there.  A capture that meets a DWARF_RULE_COMPLEX is made again from the
+ * start with libunwind.  A pc that has no FDE or no module is cached as DWARF_RULE_END, as is one
+ * whose return address is undefined: the stack ends there.  When the table is half full a table
+ * twice as large replaces it; the old one stays mapped for readers still in it.  A flush clears
+ * the current table in place inside a seqlock (unwind_gen is odd meanwhile): a capture reads
+ * unwind_gen before and after, and if it moved, whatever it read may be torn, so it is made with
+ * libunwind.
  *
  * Each thread also keeps its previous capture (struct unwind_thread) as levels numbered from
  * the outermost frame, 1, inward; a level is the register state (pc, sp, rbp) at one frame,
@@ -64,6 +61,7 @@
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 
+#include "dwarf.h"
 #include "unwind.h"
 
 /*
@@ -71,76 +69,6 @@
  * a redzone that AddressSanitizer poisoned, which is no error here.
  */
 #define UNWIND_STACK_READER __attribute__((no_sanitize_address))
-
-/* DWARF register numbers of x86-64 (System V psABI). */
-#define UNWIND_REG_RBP 6
-#define UNWIND_REG_RSP 7
-#define UNWIND_REG_RA 16
-
-/* A packed rule: kind in bits 0-1, flags, rbp offset in bits 16-31, CFA offset in bits 32-63. */
-#define UNWIND_NONE 0		/* no rule: an empty slot, or one being cleared */
-#define UNWIND_SIMPLE 1		/* the rule in the other bits applies */
-#define UNWIND_COMPLEX 2	/* not expressible: capture with libunwind */
-#define UNWIND_END 3		/* the stack ends at this pc */
-#define UNWIND_KIND(r) ((r) & 3)
-#define UNWIND_CFA_RBP 4	/* CFA = rbp + off; without it CFA = rsp + off */
-#define UNWIND_RBP_SAVED 8	/* the caller's rbp is at CFA + rbp offset; without it unchanged */
-
-/* Pointer encodings of .eh_frame (DW_EH_PE_*). */
-#define UNWIND_PE_OMIT 0xff
-#define UNWIND_PE_ABSPTR 0x00
-#define UNWIND_PE_ULEB128 0x01
-#define UNWIND_PE_UDATA2 0x02
-#define UNWIND_PE_UDATA4 0x03
-#define UNWIND_PE_UDATA8 0x04
-#define UNWIND_PE_SLEB128 0x09
-#define UNWIND_PE_SDATA2 0x0a
-#define UNWIND_PE_SDATA4 0x0b
-#define UNWIND_PE_SDATA8 0x0c
-#define UNWIND_PE_PCREL 0x10
-#define UNWIND_PE_DATAREL 0x30
-#define UNWIND_PE_ALIGNED 0x50
-#define UNWIND_PE_INDIRECT 0x80
-
-/* Call frame instructions (DW_CFA_*); the first three carry an operand in their low 6 bits. */
-#define UNWIND_CFA_ADVANCE_LOC 0x40
-#define UNWIND_CFA_OFFSET 0x80
-#define UNWIND_CFA_RESTORE 0xc0
-#define UNWIND_CFA_NOP 0x00
-#define UNWIND_CFA_SET_LOC 0x01
-#define UNWIND_CFA_ADVANCE_LOC1 0x02
-#define UNWIND_CFA_ADVANCE_LOC2 0x03
-#define UNWIND_CFA_ADVANCE_LOC4 0x04
-#define UNWIND_CFA_OFFSET_EXTENDED 0x05
-#define UNWIND_CFA_RESTORE_EXTENDED 0x06
-#define UNWIND_CFA_UNDEFINED 0x07
-#define UNWIND_CFA_SAME_VALUE 0x08
-#define UNWIND_CFA_REGISTER 0x09
-#define UNWIND_CFA_REMEMBER_STATE 0x0a
-#define UNWIND_CFA_RESTORE_STATE 0x0b
-#define UNWIND_CFA_DEF_CFA 0x0c
-#define UNWIND_CFA_DEF_CFA_REGISTER 0x0d
-#define UNWIND_CFA_DEF_CFA_OFFSET 0x0e
-#define UNWIND_CFA_DEF_CFA_EXPRESSION 0x0f
-#define UNWIND_CFA_EXPRESSION 0x10
-#define UNWIND_CFA_OFFSET_EXTENDED_SF 0x11
-#define UNWIND_CFA_DEF_CFA_SF 0x12
-#define UNWIND_CFA_DEF_CFA_OFFSET_SF 0x13
-#define UNWIND_CFA_VAL_OFFSET 0x14
-#define UNWIND_CFA_VAL_OFFSET_SF 0x15
-#define UNWIND_CFA_VAL_EXPRESSION 0x16
-#define UNWIND_CFA_GNU_WINDOW_SAVE 0x2d
-#define UNWIND_CFA_GNU_ARGS_SIZE 0x2e
-#define UNWIND_CFA_GNU_NEGATIVE_OFFSET_EXTENDED 0x2f
-
-/* How a register of the caller is found, in a row of the CFA table. */
-#define UNWIND_SAME 0		/* unchanged; also what a register never mentioned gets */
-#define UNWIND_UNDEF 1		/* undefined: for the return address, the end of the stack */
-#define UNWIND_AT 2		/* saved at CFA + offset */
-#define UNWIND_OTHER 3		/* in another register, at or equal to an expression, ... */
-
-/* Depth of DW_CFA_remember_state's stack; gcc uses one or two. */
-#define UNWIND_STATE_DEPTH 8
 
 /* Slots of the first rule table; it doubles when half full. */
 #define UNWIND_TABLE_MIN 4096
@@ -169,56 +97,6 @@ struct unwind_table {
 	struct unwind_slot	 slots[];	/* mask + 1 slots */
 };
 
-/* A loaded object, as dl_iterate_phdr reports it. */
-struct unwind_module {
-	uintptr_t	 lo;		/* lowest address of its PT_LOAD segments */
-	uintptr_t	 hi;		/* end of its highest PT_LOAD segment */
-	const uint8_t	*hdr;		/* its .eh_frame_hdr (PT_GNU_EH_FRAME), NULL if none */
-	const uint8_t	*eh_frame;	/* start of its .eh_frame, NULL if unknown */
-	const int32_t	*table;		/* the hdr's sorted (pc, FDE) pairs, hdr-relative, or NULL */
-	size_t		 count;		/* pairs in table */
-};
-
-/* What a CIE says about the FDEs that use it. */
-struct unwind_cie {
-	uint64_t	 code_align;	/* factor of advance_loc deltas */
-	int64_t		 data_align;	/* factor of register offsets */
-	uint64_t	 ra_reg;	/* the column of the return address */
-	uint8_t		 fde_enc;	/* encoding of the FDEs' addresses ('R') */
-	int		 has_aug;	/* 1 if FDEs carry augmentation data ('z') */
-	int		 signal;	/* 1 for a signal frame ('S') */
-	const uint8_t	*insns;		/* its initial instructions */
-	const uint8_t	*end;		/* their end, the end of the CIE */
-};
-
-/* A decoded FDE. */
-struct unwind_fde {
-	uintptr_t		 start;		/* first pc it covers */
-	uintptr_t		 end;		/* end of the pcs it covers */
-	const uint8_t		*insns;		/* its instructions */
-	const uint8_t		*insns_end;	/* their end, the end of the FDE */
-	struct unwind_cie	 cie;		/* its CIE */
-};
-
-/* A bounded reader of .eh_frame bytes. */
-struct unwind_reader {
-	const uint8_t	*p;		/* next byte */
-	const uint8_t	*end;		/* end of what may be read */
-	int		 bad;		/* 1 once a read went past end or met an unknown encoding */
-};
-
-/* A row of the CFA table, for the registers that matter here. */
-struct unwind_row {
-	uint64_t	cfa_reg;	/* CFA = cfa_reg + cfa_off, unless cfa_expr */
-	int64_t		cfa_off;	/* see cfa_reg */
-	int		cfa_expr;	/* 1 if the CFA is a DWARF expression */
-	int		rbp_how;	/* how the caller's rbp is found (UNWIND_SAME, ...) */
-	int64_t		rbp_off;	/* its offset from the CFA when UNWIND_AT */
-	int		ra_how;		/* how the return address is found */
-	int64_t		ra_off;		/* its offset from the CFA when UNWIND_AT */
-	int		rsp_how;	/* how the caller's rsp is found: normally UNWIND_SAME, the CFA */
-};
-
 /* One frame of the capture in progress: its register state and what its unwind read. */
 struct unwind_frame {
 	uintptr_t	 pc;		/* pc at this frame: a return address into it */
@@ -226,7 +104,7 @@ struct unwind_frame {
 	uintptr_t	 rbp;		/* rbp at this frame */
 	uint64_t	 rule;		/* the rule at pc */
 	const uintptr_t	*rbp_slot;	/* where the outer frame's rbp was read, if the rule has
-					   UNWIND_RBP_SAVED */
+					   DWARF_RULE_RBP_SAVED */
 };
 
 /* What reusing a level reads, together: its register state but rbp. */
@@ -283,7 +161,7 @@ static struct unwind_table	*unwind_table;
 /* Seqlock of the rule table: odd while a flush clears it, bumped twice per flush. */
 static unsigned long		 unwind_gen;
 /* The loaded objects (under unwind_lock). */
-static struct unwind_module	*unwind_modules;
+static struct dwarf_object	*unwind_modules;
 /* Entries used in unwind_modules. */
 static size_t			 unwind_nmodules;
 /* Entries unwind_modules has room for. */
@@ -396,25 +274,11 @@ unwind_hash_pcs(const uintptr_t *pcs, int n)
 	return unwind_final(sum, n);
 }
 
-/* Returns the CFA offset of a simple rule. */
-static inline int64_t
-unwind_rule_cfa_off(uint64_t rule)
-{
-	return (int64_t)(int32_t)(uint32_t)(rule >> 32);
-}
-
-/* Returns the offset from the CFA of the saved rbp of a simple rule. */
-static inline int64_t
-unwind_rule_rbp_off(uint64_t rule)
-{
-	return (int64_t)(int16_t)(uint16_t)(rule >> 16);
-}
-
 /*
- * Steps out of the frame at SP, whose rbp is *RBP, by RULE (of kind UNWIND_SIMPLE): returns the
- * CFA, the caller's sp, with its return address just below; the caller's rbp goes to *RBP, and
- * where it was read from to *SLOT when the rule saved it.  Returns 0 if the step would read or
- * land outside [SP, HI]: the stack ends at this frame, and none needs its rbp.
+ * Steps out of the frame at SP, whose rbp is *RBP, by RULE (of kind DWARF_RULE_SIMPLE): returns
+ * the CFA, the caller's sp, with its return address just below; the caller's rbp goes to *RBP,
+ * and where it was read from to *SLOT when the rule saved it.  Returns 0 if the step would read
+ * or land outside [SP, HI]: the stack ends at this frame, and none needs its rbp.
  */
 static inline uintptr_t UNWIND_STACK_READER
 unwind_step(uint64_t rule, uintptr_t sp, uintptr_t hi, uintptr_t *rbp, const uintptr_t **slot)
@@ -422,13 +286,13 @@ unwind_step(uint64_t rule, uintptr_t sp, uintptr_t hi, uintptr_t *rbp, const uin
 	const uintptr_t	*at;
 	uintptr_t	 cfa;
 
-	if (!(rule & (UNWIND_CFA_RBP | UNWIND_RBP_SAVED))) {
+	if (!(rule & (DWARF_RULE_CFA_RBP | DWARF_RULE_RBP_SAVED))) {
 		/* The usual rule, without a branch more: CFA = rsp + off, rbp unchanged. */
-		cfa = sp + unwind_rule_cfa_off(rule);
+		cfa = sp + dwarf_rule_cfa_off(rule);
 	} else {
-		cfa = ((rule & UNWIND_CFA_RBP) ? *rbp : sp) + unwind_rule_cfa_off(rule);
-		if (rule & UNWIND_RBP_SAVED) {
-			at = (const uintptr_t *)(cfa + unwind_rule_rbp_off(rule));
+		cfa = ((rule & DWARF_RULE_CFA_RBP) ? *rbp : sp) + dwarf_rule_cfa_off(rule);
+		if (rule & DWARF_RULE_RBP_SAVED) {
+			at = (const uintptr_t *)(cfa + dwarf_rule_rbp_off(rule));
 			if ((uintptr_t)at < sp || (uintptr_t)at > hi - sizeof *at)
 				return 0;
 			*slot = at;
@@ -465,7 +329,7 @@ unwind_table_new(size_t slots)
 	return t;
 }
 
-/* Returns the rule of PC in table T, UNWIND_NONE if absent.  The caller holds unwind_lock. */
+/* Returns the rule of PC in table T, DWARF_RULE_NONE if absent.  The caller holds unwind_lock. */
 static uint64_t
 unwind_table_find(const struct unwind_table *t, uintptr_t pc)
 {
@@ -476,7 +340,7 @@ unwind_table_find(const struct unwind_table *t, uintptr_t pc)
 		if (t->slots[i].pc == pc)
 			return t->slots[i].rule;
 	}
-	return UNWIND_NONE;
+	return DWARF_RULE_NONE;
 }
 
 /* Puts (PC, RULE) in table T, which has room and lacks PC.  The caller holds unwind_lock. */
@@ -510,7 +374,7 @@ unwind_table_insert(uintptr_t pc, uint64_t rule)
 		if ((n = unwind_table_new((t->mask + 1) * 2)) == NULL)
 			return;
 		for (i = 0; i <= t->mask; i++) {
-			if (t->slots[i].pc != 0 && t->slots[i].rule != UNWIND_NONE)
+			if (t->slots[i].pc != 0 && t->slots[i].rule != DWARF_RULE_NONE)
 				unwind_table_put(n, t->slots[i].pc, t->slots[i].rule);
 		}
 		/* Readers may still be probing t: it is kept, never unmapped. */
@@ -536,7 +400,7 @@ unwind_table_clear(void)
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	if (t != NULL) {
 		for (i = 0; i <= t->mask; i++) {
-			__atomic_store_n(&t->slots[i].rule, UNWIND_NONE, __ATOMIC_RELAXED);
+			__atomic_store_n(&t->slots[i].rule, DWARF_RULE_NONE, __ATOMIC_RELAXED);
 			__atomic_store_n(&t->slots[i].pc, 0, __ATOMIC_RELAXED);
 		}
 		t->used = 0;
@@ -544,535 +408,11 @@ unwind_table_clear(void)
 	__atomic_store_n(&unwind_gen, unwind_gen + 1, __ATOMIC_RELEASE);
 }
 
-/* Reads one byte. */
-static uint8_t
-unwind_read_u8(struct unwind_reader *r)
-{
-	if (r->p >= r->end) {
-		r->bad = 1;
-		return 0;
-	}
-	return *r->p++;
-}
-
-/* Reads N (at most 8) little-endian bytes as an unsigned number. */
-static uint64_t
-unwind_read_fixed(struct unwind_reader *r, size_t n)
-{
-	uint64_t	v = 0;
-
-	if ((size_t)(r->end - r->p) < n) {
-		r->bad = 1;
-		return 0;
-	}
-	memcpy(&v, r->p, n);
-	r->p += n;
-	return v;
-}
-
-/* Reads an unsigned LEB128 number. */
-static uint64_t
-unwind_read_uleb(struct unwind_reader *r)
-{
-	uint64_t	v = 0;
-	unsigned int	shift = 0;
-	uint8_t		b;
-
-	do {
-		b = unwind_read_u8(r);
-		if (shift < 64)
-			v |= (uint64_t)(b & 0x7f) << shift;
-		shift += 7;
-	} while ((b & 0x80) && !r->bad);
-	return v;
-}
-
-/* Reads a signed LEB128 number. */
-static int64_t
-unwind_read_sleb(struct unwind_reader *r)
-{
-	uint64_t	v = 0;
-	unsigned int	shift = 0;
-	uint8_t		b;
-
-	do {
-		b = unwind_read_u8(r);
-		if (shift < 64)
-			v |= (uint64_t)(b & 0x7f) << shift;
-		shift += 7;
-	} while ((b & 0x80) && !r->bad);
-	if (shift < 64 && (b & 0x40))
-		v |= ~(uint64_t)0 << shift;
-	return (int64_t)v;
-}
-
-/*
- * Reads a pointer encoded as ENC (DW_EH_PE_*), with DATA the base of datarel; an indirect
- * pointer is returned as the address it points at, not dereferenced.  Returns 0 for omit.
- */
-static uintptr_t
-unwind_read_ptr(struct unwind_reader *r, uint8_t enc, uintptr_t data)
-{
-	uintptr_t	base, v;
-
-	if (enc == UNWIND_PE_OMIT)
-		return 0;
-	switch (enc & 0x70) {
-	case UNWIND_PE_ABSPTR:
-		base = 0;
-		break;
-	case UNWIND_PE_PCREL:
-		base = (uintptr_t)r->p;
-		break;
-	case UNWIND_PE_DATAREL:
-		base = data;
-		break;
-	case UNWIND_PE_ALIGNED:
-		base = 0;
-		while (((uintptr_t)r->p & 7) != 0 && r->p < r->end)
-			r->p++;
-		break;
-	default:
-		r->bad = 1;
-		return 0;
-	}
-	switch (enc & 0x0f) {
-	case UNWIND_PE_ABSPTR:
-	case UNWIND_PE_UDATA8:
-	case UNWIND_PE_SDATA8:
-		v = unwind_read_fixed(r, 8);
-		break;
-	case UNWIND_PE_ULEB128:
-		v = unwind_read_uleb(r);
-		break;
-	case UNWIND_PE_SLEB128:
-		v = (uintptr_t)unwind_read_sleb(r);
-		break;
-	case UNWIND_PE_UDATA2:
-		v = unwind_read_fixed(r, 2);
-		break;
-	case UNWIND_PE_SDATA2:
-		v = (uintptr_t)(int16_t)unwind_read_fixed(r, 2);
-		break;
-	case UNWIND_PE_UDATA4:
-		v = unwind_read_fixed(r, 4);
-		break;
-	case UNWIND_PE_SDATA4:
-		v = (uintptr_t)(int32_t)unwind_read_fixed(r, 4);
-		break;
-	default:
-		r->bad = 1;
-		return 0;
-	}
-	return base + v;
-}
-
-/*
- * Starts R on the record (CIE or FDE) at P in module M: past its length, bounded by its end.
- * Returns 0, or -1 if it is a terminator, 64-bit DWARF (never seen), or not inside M.
- */
-static int
-unwind_record_open(const struct unwind_module *m, const uint8_t *p, struct unwind_reader *r)
-{
-	uint64_t	len;
-
-	if ((uintptr_t)p < m->lo || (uintptr_t)p >= m->hi)
-		return -1;
-	r->p = p;
-	r->end = (const uint8_t *)m->hi;
-	r->bad = 0;
-	len = unwind_read_fixed(r, 4);
-	if (r->bad || len == 0 || len >= 0xfffffff0 || len > (uint64_t)(r->end - r->p))
-		return -1;
-	r->end = r->p + len;
-	return 0;
-}
-
-/*
- * Decodes the CIE at P in module M into *CIE; returns 0, or -1 if it is malformed, of an unknown
- * kind or not inside M.
- */
-static int
-unwind_cie_parse(const struct unwind_module *m, const uint8_t *p, struct unwind_cie *cie)
-{
-	struct unwind_reader	 r;
-	const char		*aug;
-	const uint8_t		*aug_end;
-	uint64_t		 len;
-	uint8_t			 version, penc;
-	size_t			 i;
-
-	memset(cie, 0, sizeof *cie);
-	if (unwind_record_open(m, p, &r) != 0)
-		return -1;
-	if (unwind_read_fixed(&r, 4) != 0)	/* the CIE id of .eh_frame */
-		return -1;
-	version = unwind_read_u8(&r);
-	if (version != 1 && version != 3)
-		return -1;
-	aug = (const char *)r.p;
-	while (unwind_read_u8(&r) != 0 && !r.bad)
-		;
-	if (r.bad)		/* the string runs past the CIE: aug[] may not be read */
-		return -1;
-	cie->code_align = unwind_read_uleb(&r);
-	cie->data_align = unwind_read_sleb(&r);
-	cie->ra_reg = version == 1 ? unwind_read_u8(&r) : unwind_read_uleb(&r);
-	cie->fde_enc = UNWIND_PE_ABSPTR;
-	if (aug[0] == 'z') {
-		cie->has_aug = 1;
-		len = unwind_read_uleb(&r);
-		if (r.bad || len > (uint64_t)(r.end - r.p))
-			return -1;
-		aug_end = r.p + len;
-		for (i = 1; aug[i] != '\0' && !r.bad; i++) {
-			switch (aug[i]) {
-			case 'R':
-				cie->fde_enc = unwind_read_u8(&r);
-				break;
-			case 'P':
-				penc = unwind_read_u8(&r);
-				unwind_read_ptr(&r, penc & ~UNWIND_PE_INDIRECT, 0);
-				break;
-			case 'L':
-				unwind_read_u8(&r);
-				break;
-			case 'S':
-				cie->signal = 1;
-				break;
-			case 'B':
-				break;
-			default:
-				/* Unknown, but 'z' says where the data ends. */
-				i = strlen(aug) - 1;
-				break;
-			}
-		}
-		r.p = aug_end;
-	} else if (aug[0] != '\0')
-		return -1;
-	if (r.bad || cie->code_align == 0)
-		return -1;
-	cie->insns = r.p;
-	cie->end = r.end;
-	return 0;
-}
-
-/*
- * Decodes the FDE at P in module M (and its CIE) into *FDE; returns 0, or -1 if P is a CIE, a
- * terminator, malformed or not inside M.  *NEXT is set to the record after P (NULL after a
- * terminator or a record that does not fit in M).
- */
-static int
-unwind_fde_parse(const struct unwind_module *m, const uint8_t *p, struct unwind_fde *fde,
-    const uint8_t **next)
-{
-	struct unwind_reader	 r;
-	const uint8_t		*id_at;
-	uint64_t		 id, aug_len;
-
-	*next = NULL;
-	if (unwind_record_open(m, p, &r) != 0)
-		return -1;
-	*next = r.end;
-	id_at = r.p;
-	id = unwind_read_fixed(&r, 4);
-	if (id == 0 || id > (uintptr_t)id_at - m->lo)	/* a CIE (or no id), or one outside M */
-		return -1;
-	if (unwind_cie_parse(m, id_at - id, &fde->cie) != 0)
-		return -1;
-	fde->start = unwind_read_ptr(&r, fde->cie.fde_enc & ~UNWIND_PE_INDIRECT, 0);
-	fde->end = fde->start + unwind_read_ptr(&r, fde->cie.fde_enc & 0x0f, 0);
-	if (fde->cie.fde_enc & UNWIND_PE_INDIRECT)
-		return -1;
-	if (fde->cie.has_aug) {
-		aug_len = unwind_read_uleb(&r);
-		if (r.bad || aug_len > (uint64_t)(r.end - r.p))
-			return -1;
-		r.p += aug_len;
-	}
-	if (r.bad)
-		return -1;
-	fde->insns = r.p;
-	fde->insns_end = r.end;
-	return 0;
-}
-
-/* Records that the caller's register REG is found as HOW with offset OFF in ROW. */
-static void
-unwind_row_set(struct unwind_row *row, uint64_t reg, int how, int64_t off)
-{
-	switch (reg) {
-	case UNWIND_REG_RBP:
-		row->rbp_how = how;
-		row->rbp_off = off;
-		break;
-	case UNWIND_REG_RSP:
-		row->rsp_how = how;
-		break;
-	case UNWIND_REG_RA:
-		row->ra_how = how;
-		row->ra_off = off;
-		break;
-	}
-}
-
-/* Restores register REG of ROW to its rule in INIT (the row after the CIE's instructions). */
-static void
-unwind_row_restore(struct unwind_row *row, const struct unwind_row *init, uint64_t reg)
-{
-	if (init == NULL)
-		unwind_row_set(row, reg, UNWIND_SAME, 0);
-	else if (reg == UNWIND_REG_RBP)
-		unwind_row_set(row, reg, init->rbp_how, init->rbp_off);
-	else if (reg == UNWIND_REG_RA)
-		unwind_row_set(row, reg, init->ra_how, init->ra_off);
-	else if (reg == UNWIND_REG_RSP)
-		unwind_row_set(row, reg, init->rsp_how, 0);
-}
-
-/*
- * Runs the CFA instructions in [P, END) on ROW from location LOC until the location passes
- * TARGET; INIT is the row after the CIE's instructions, NULL while running those.  Returns 0, or
- * -1 if the instructions are malformed or unknown.
- */
-static int
-unwind_cfa_run(const uint8_t *p, const uint8_t *end, const struct unwind_cie *cie,
-    uintptr_t loc, uintptr_t target, struct unwind_row *row, const struct unwind_row *init)
-{
-	struct unwind_reader	r = { p, end, 0 };
-	struct unwind_row	stack[UNWIND_STATE_DEPTH];
-	int			depth = 0;
-	uint64_t		reg, len;
-	int64_t			off;
-	uint8_t			op;
-
-	while (r.p < r.end && !r.bad) {
-		op = unwind_read_u8(&r);
-		switch (op & 0xc0) {
-		case UNWIND_CFA_ADVANCE_LOC:
-			loc += (op & 0x3f) * cie->code_align;
-			if (loc > target)
-				return 0;
-			continue;
-		case UNWIND_CFA_OFFSET:
-			off = (int64_t)unwind_read_uleb(&r) * cie->data_align;
-			unwind_row_set(row, op & 0x3f, UNWIND_AT, off);
-			continue;
-		case UNWIND_CFA_RESTORE:
-			unwind_row_restore(row, init, op & 0x3f);
-			continue;
-		}
-		switch (op) {
-		case UNWIND_CFA_NOP:
-			break;
-		case UNWIND_CFA_SET_LOC:
-			loc = unwind_read_ptr(&r, cie->fde_enc & ~UNWIND_PE_INDIRECT, 0);
-			if (loc > target)
-				return 0;
-			break;
-		case UNWIND_CFA_ADVANCE_LOC1:
-		case UNWIND_CFA_ADVANCE_LOC2:
-		case UNWIND_CFA_ADVANCE_LOC4:
-			len = op == UNWIND_CFA_ADVANCE_LOC1 ? 1 : op == UNWIND_CFA_ADVANCE_LOC2 ? 2 : 4;
-			loc += unwind_read_fixed(&r, len) * cie->code_align;
-			if (loc > target)
-				return 0;
-			break;
-		case UNWIND_CFA_OFFSET_EXTENDED:
-			reg = unwind_read_uleb(&r);
-			off = (int64_t)unwind_read_uleb(&r) * cie->data_align;
-			unwind_row_set(row, reg, UNWIND_AT, off);
-			break;
-		case UNWIND_CFA_OFFSET_EXTENDED_SF:
-			reg = unwind_read_uleb(&r);
-			off = unwind_read_sleb(&r) * cie->data_align;
-			unwind_row_set(row, reg, UNWIND_AT, off);
-			break;
-		case UNWIND_CFA_GNU_NEGATIVE_OFFSET_EXTENDED:
-			reg = unwind_read_uleb(&r);
-			off = -(int64_t)unwind_read_uleb(&r) * cie->data_align;
-			unwind_row_set(row, reg, UNWIND_AT, off);
-			break;
-		case UNWIND_CFA_RESTORE_EXTENDED:
-			unwind_row_restore(row, init, unwind_read_uleb(&r));
-			break;
-		case UNWIND_CFA_UNDEFINED:
-			unwind_row_set(row, unwind_read_uleb(&r), UNWIND_UNDEF, 0);
-			break;
-		case UNWIND_CFA_SAME_VALUE:
-			unwind_row_set(row, unwind_read_uleb(&r), UNWIND_SAME, 0);
-			break;
-		case UNWIND_CFA_REGISTER:
-			reg = unwind_read_uleb(&r);
-			unwind_read_uleb(&r);
-			unwind_row_set(row, reg, UNWIND_OTHER, 0);
-			break;
-		case UNWIND_CFA_VAL_OFFSET:
-			reg = unwind_read_uleb(&r);
-			unwind_read_uleb(&r);
-			unwind_row_set(row, reg, UNWIND_OTHER, 0);
-			break;
-		case UNWIND_CFA_VAL_OFFSET_SF:
-			reg = unwind_read_uleb(&r);
-			unwind_read_sleb(&r);
-			unwind_row_set(row, reg, UNWIND_OTHER, 0);
-			break;
-		case UNWIND_CFA_REMEMBER_STATE:
-			/* The CFA rule is part of the state: gcc's epilogues rely on it. */
-			if (depth == UNWIND_STATE_DEPTH)
-				return -1;
-			stack[depth++] = *row;
-			break;
-		case UNWIND_CFA_RESTORE_STATE:
-			if (depth == 0)
-				return -1;
-			*row = stack[--depth];
-			break;
-		case UNWIND_CFA_DEF_CFA:
-			row->cfa_reg = unwind_read_uleb(&r);
-			row->cfa_off = (int64_t)unwind_read_uleb(&r);
-			row->cfa_expr = 0;
-			break;
-		case UNWIND_CFA_DEF_CFA_SF:
-			row->cfa_reg = unwind_read_uleb(&r);
-			row->cfa_off = unwind_read_sleb(&r) * cie->data_align;
-			row->cfa_expr = 0;
-			break;
-		case UNWIND_CFA_DEF_CFA_REGISTER:
-			row->cfa_reg = unwind_read_uleb(&r);
-			break;
-		case UNWIND_CFA_DEF_CFA_OFFSET:
-			row->cfa_off = (int64_t)unwind_read_uleb(&r);
-			break;
-		case UNWIND_CFA_DEF_CFA_OFFSET_SF:
-			row->cfa_off = unwind_read_sleb(&r) * cie->data_align;
-			break;
-		case UNWIND_CFA_DEF_CFA_EXPRESSION:
-			len = unwind_read_uleb(&r);
-			if (len > (uint64_t)(r.end - r.p))
-				return -1;
-			r.p += len;
-			row->cfa_expr = 1;
-			break;
-		case UNWIND_CFA_EXPRESSION:
-		case UNWIND_CFA_VAL_EXPRESSION:
-			reg = unwind_read_uleb(&r);
-			len = unwind_read_uleb(&r);
-			if (len > (uint64_t)(r.end - r.p))
-				return -1;
-			r.p += len;
-			unwind_row_set(row, reg, UNWIND_OTHER, 0);
-			break;
-		case UNWIND_CFA_GNU_ARGS_SIZE:
-			/* Matters to landing pads, not to finding the CFA. */
-			unwind_read_uleb(&r);
-			break;
-		case UNWIND_CFA_GNU_WINDOW_SAVE:
-			/* SPARC and AArch64 only. */
-			return -1;
-		default:
-			return -1;
-		}
-	}
-	return r.bad ? -1 : 0;
-}
-
-/* Packs the rule of ROW (of a frame that is a signal frame if SIGNAL) into 64 bits. */
-static uint64_t
-unwind_rule_pack(const struct unwind_row *row, int signal)
-{
-	uint64_t	rule;
-
-	if (row->ra_how == UNWIND_UNDEF)
-		return UNWIND_END;
-	if (signal || row->cfa_expr || row->ra_how != UNWIND_AT || row->ra_off != -8 ||
-	    row->rsp_how != UNWIND_SAME)
-		return UNWIND_COMPLEX;
-	if (row->cfa_off < INT32_MIN || row->cfa_off > INT32_MAX)
-		return UNWIND_COMPLEX;
-	if (row->cfa_reg == UNWIND_REG_RSP)
-		rule = UNWIND_SIMPLE;
-	else if (row->cfa_reg == UNWIND_REG_RBP)
-		rule = UNWIND_SIMPLE|UNWIND_CFA_RBP;
-	else
-		return UNWIND_COMPLEX;
-	rule |= (uint64_t)(uint32_t)(int32_t)row->cfa_off << 32;
-	switch (row->rbp_how) {
-	case UNWIND_SAME:
-		break;
-	case UNWIND_AT:
-		if (row->rbp_off < INT16_MIN || row->rbp_off > INT16_MAX)
-			return UNWIND_COMPLEX;
-		rule |= UNWIND_RBP_SAVED | (uint64_t)(uint16_t)(int16_t)row->rbp_off << 16;
-		break;
-	default:
-		return UNWIND_COMPLEX;
-	}
-	return rule;
-}
-
-/* Returns the rule at TARGET (a pc inside the call) of the frame described by FDE. */
-static uint64_t
-unwind_fde_rule(const struct unwind_fde *fde, uintptr_t target)
-{
-	struct unwind_row	row, init;
-
-	if (fde->cie.ra_reg != UNWIND_REG_RA)
-		return UNWIND_COMPLEX;
-	memset(&row, 0, sizeof row);
-	if (unwind_cfa_run(fde->cie.insns, fde->cie.end, &fde->cie, fde->start, UINTPTR_MAX, &row,
-	    NULL) != 0)
-		return UNWIND_COMPLEX;
-	init = row;
-	if (unwind_cfa_run(fde->insns, fde->insns_end, &fde->cie, fde->start, target, &row,
-	    &init) != 0)
-		return UNWIND_COMPLEX;
-	return unwind_rule_pack(&row, fde->cie.signal);
-}
-
-/* Finds the FDE of module M that covers address A into *FDE; returns 0, or -1 if none. */
-static int
-unwind_fde_find(const struct unwind_module *m, uintptr_t a, struct unwind_fde *fde)
-{
-	const uint8_t	*p, *next;
-	int64_t		 rel;
-	size_t		 lo, hi, mid;
-
-	if (m->table != NULL) {
-		/* The last pair whose pc is at most a. */
-		rel = (int64_t)(a - (uintptr_t)m->hdr);
-		if (m->count == 0 || m->table[0] > rel)
-			return -1;
-		lo = 0;
-		hi = m->count;
-		while (hi - lo > 1) {
-			mid = lo + (hi - lo) / 2;
-			if (m->table[2 * mid] <= rel)
-				lo = mid;
-			else
-				hi = mid;
-		}
-		p = m->hdr + m->table[2 * lo + 1];
-		if (unwind_fde_parse(m, p, fde, &next) != 0)
-			return -1;
-		return a >= fde->start && a < fde->end ? 0 : -1;
-	}
-	if (m->eh_frame == NULL)
-		return -1;
-	/* No usable search table: walk .eh_frame to its zero terminator. */
-	for (p = m->eh_frame; p != NULL; p = next) {
-		if (unwind_fde_parse(m, p, fde, &next) == 0 && a >= fde->start && a < fde->end)
-			return 0;
-	}
-	return -1;
-}
-
 /* Appends a module to unwind_modules; returns 0, or -1 if no memory can be had. */
 static int
-unwind_modules_add(const struct unwind_module *m)
+unwind_modules_add(const struct dwarf_object *m)
 {
-	struct unwind_module	*n;
+	struct dwarf_object	*n;
 	size_t			 cap;
 
 	if (unwind_nmodules == unwind_modules_cap) {
@@ -1090,39 +430,6 @@ unwind_modules_add(const struct unwind_module *m)
 	return 0;
 }
 
-/*
- * Decodes the .eh_frame_hdr of module M, setting its eh_frame and search table: those of a
- * header or a table that does not fit in M stay unset.
- */
-static void
-unwind_module_hdr(struct unwind_module *m)
-{
-	struct unwind_reader	r;
-	const uint8_t		*h = m->hdr;
-	uintptr_t		 count;
-
-	if (h == NULL || (uintptr_t)h < m->lo || (uintptr_t)h >= m->hi ||
-	    m->hi - (uintptr_t)h < 4 || h[0] != 1)
-		return;
-	r.p = h + 4;
-	r.end = (const uint8_t *)m->hi;
-	r.bad = 0;
-	m->eh_frame = (const uint8_t *)unwind_read_ptr(&r, h[1] & ~UNWIND_PE_INDIRECT,
-	    (uintptr_t)h);
-	if (r.bad || (h[1] & UNWIND_PE_INDIRECT)) {
-		m->eh_frame = NULL;
-		return;
-	}
-	if (h[2] == UNWIND_PE_OMIT)
-		return;
-	count = unwind_read_ptr(&r, h[2] & ~UNWIND_PE_INDIRECT, (uintptr_t)h);
-	if (r.bad || h[3] != (UNWIND_PE_DATAREL|UNWIND_PE_SDATA4) ||
-	    count > (uintptr_t)(r.end - r.p) / (2 * sizeof *m->table))
-		return;
-	m->table = (const int32_t *)r.p;
-	m->count = count;
-}
-
 /* What a walk of dl_iterate_phdr learns. */
 struct unwind_walk {
 	int	first;		/* 1 until the first object is seen */
@@ -1135,7 +442,7 @@ static int
 unwind_walk_one(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	struct unwind_walk	*w = arg;
-	struct unwind_module	 m;
+	struct dwarf_object	 m;
 	const ElfW(Phdr)	*ph;
 	uintptr_t		 a;
 	int			 i;
@@ -1168,7 +475,7 @@ unwind_walk_one(struct dl_phdr_info *info, size_t size, void *arg)
 	}
 	if (m.lo >= m.hi)
 		return 0;
-	unwind_module_hdr(&m);
+	dwarf_hdr_parse(&m);
 	if (unwind_modules_add(&m) != 0) {
 		w->failed = 1;
 		return 1;
@@ -1199,8 +506,8 @@ unwind_modules_update(void)
 static uint64_t
 unwind_rule_make(uintptr_t pc)
 {
-	const struct unwind_module	*m = NULL;
-	struct unwind_fde		 fde;
+	const struct dwarf_object	*m = NULL;
+	struct dwarf_fde		 fde;
 	uintptr_t			 target = pc - 1;
 	size_t				 i;
 	int				 complete;
@@ -1214,33 +521,33 @@ unwind_rule_make(uintptr_t pc)
 		}
 	}
 	if (m == NULL)
-		return complete ? UNWIND_END : UNWIND_COMPLEX;
+		return complete ? DWARF_RULE_END : DWARF_RULE_COMPLEX;
 	if (m->eh_frame == NULL)
-		return UNWIND_COMPLEX;
+		return DWARF_RULE_COMPLEX;
 	/* A return address is looked up inside its call, at pc - 1 ... */
-	if (unwind_fde_find(m, target, &fde) == 0)
-		return unwind_fde_rule(&fde, target);
+	if (dwarf_fde_find(m, target, &fde) == 0)
+		return dwarf_fde_rule(&fde, target);
 	/* ... except a signal trampoline's, which is not after a call: leave it to libunwind. */
-	if (unwind_fde_find(m, pc, &fde) == 0)
-		return UNWIND_COMPLEX;
-	return UNWIND_END;
+	if (dwarf_fde_find(m, pc, &fde) == 0)
+		return DWARF_RULE_COMPLEX;
+	return DWARF_RULE_END;
 }
 
 /* Returns the rule at return address PC, computing and caching it; takes unwind_lock. */
 static uint64_t __attribute__((noinline))
 unwind_fill(uintptr_t pc)
 {
-	uint64_t	rule = UNWIND_NONE;
+	uint64_t	rule = DWARF_RULE_NONE;
 
 	if (pc == 0)		/* 0 marks an empty slot: never a key */
-		return UNWIND_END;
+		return DWARF_RULE_END;
 	pthread_mutex_lock(&unwind_lock);
 	unwind_lock_note(1);
 	if (unwind_table == NULL)
 		__atomic_store_n(&unwind_table, unwind_table_new(UNWIND_TABLE_MIN), __ATOMIC_RELEASE);
 	if (unwind_table != NULL)
 		rule = unwind_table_find(unwind_table, pc);
-	if (rule == UNWIND_NONE) {
+	if (rule == DWARF_RULE_NONE) {
 		rule = unwind_rule_make(pc);
 		if (unwind_table != NULL)
 			unwind_table_insert(pc, rule);
@@ -1264,7 +571,7 @@ unwind_rule(struct unwind_table **tp, uintptr_t pc)
 		while ((key = __atomic_load_n(&t->slots[i].pc, __ATOMIC_ACQUIRE)) != 0) {
 			if (key == pc) {
 				rule = __atomic_load_n(&t->slots[i].rule, __ATOMIC_RELAXED);
-				if (rule != UNWIND_NONE)
+				if (rule != DWARF_RULE_NONE)
 					return rule;
 				break;
 			}
@@ -1427,12 +734,13 @@ unwind_commit(struct unwind_thread *ut, int c, int k, const uintptr_t *end_slot)
 		m->rbp = s->rbp;
 		m->rule = s->rule;
 		/* A read that needs no check points at what it would be compared with. */
-		if (need && (s->rule & UNWIND_RBP_SAVED)) {
+		if (need && (s->rule & DWARF_RULE_RBP_SAVED)) {
 			m->rbp_slot = s->rbp_slot;
 			checks++;
 		} else
 			m->rbp_slot = &m[1].rbp;
-		need = (s->rule & UNWIND_CFA_RBP) || (!(s->rule & UNWIND_RBP_SAVED) && need);
+		need = (s->rule & DWARF_RULE_CFA_RBP) ||
+		    (!(s->rule & DWARF_RULE_RBP_SAVED) && need);
 		m->rbp_checks = checks;
 		m->rbp_needed = need;
 		sum += unwind_mix(s->pc) * unwind_pow[c + k - 1 - j];
@@ -1464,7 +772,7 @@ unwind_check_levels(const struct unwind_thread *ut, int from)
 		assert(l->sp < l[1].sp);
 		assert(m->sum == m[1].sum + unwind_mix(l->pc) * unwind_pow[c - 1]);
 		assert(m->rbp_checks == m[1].rbp_checks + (m->rbp_slot != &m[1].rbp));
-		assert(UNWIND_KIND(m->rule) != UNWIND_COMPLEX);
+		assert(DWARF_RULE_KIND(m->rule) != DWARF_RULE_COMPLEX);
 	}
 }
 #endif
@@ -1632,8 +940,8 @@ unwind_capture(struct unwind_thread *ut, void *fp, uintptr_t *pcs, int max, uint
 			rule = unwind_rule(&t, pc);
 		p++;
 		s->rule = rule;
-		if (UNWIND_KIND(rule) != UNWIND_SIMPLE) {
-			if (UNWIND_KIND(rule) == UNWIND_END)
+		if (DWARF_RULE_KIND(rule) != DWARF_RULE_SIMPLE) {
+			if (DWARF_RULE_KIND(rule) == DWARF_RULE_END)
 				break;
 			goto slow;
 		}
@@ -1710,9 +1018,9 @@ unwind_shallow(struct unwind_thread *ut, void *fp, uintptr_t *pcs, int max, uint
 		if (n == max)
 			break;
 		rule = unwind_rule(&t, pc);
-		if (UNWIND_KIND(rule) == UNWIND_END)
+		if (DWARF_RULE_KIND(rule) == DWARF_RULE_END)
 			break;
-		if (UNWIND_KIND(rule) != UNWIND_SIMPLE)
+		if (DWARF_RULE_KIND(rule) != DWARF_RULE_SIMPLE)
 			goto slow;
 		if ((cfa = unwind_step(rule, sp, hi, &rbp, &slot)) == 0)
 			break;

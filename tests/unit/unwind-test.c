@@ -10,8 +10,9 @@
  * shared object built and dlopen'd at run time, and a forked child.  It ends with the cost of a
  * capture on a deepstack-like loop (depth 5..30 cycling), against unw_backtrace's.
  *
- * Build: gcc -O2 -g -Wall -Wextra -I preload preload/unwind.c tests/unit/unwind-test.c
- *        $(pkg-config --cflags --libs libunwind) -ldl -lpthread -o unwind-test
+ * Build: gcc -O2 -g -Wall -Wextra -I preload preload/unwind.c preload/dwarf.c
+ *        tests/unit/unwind-test.c $(pkg-config --cflags --libs libunwind) -ldl -lpthread
+ *        -o unwind-test
  * (add -DNDEBUG for release timings: without it unwind.c checks its invariants too).
  */
 #ifndef _GNU_SOURCE
