@@ -10,11 +10,19 @@
  * lock, so holding every shard lock freezes it.  A leak scan (scan.c) then also stops every other
  * thread, after map_lock is released: until they run again it takes no lock and calls no malloc,
  * since a stopped thread may hold any lock of its own, of libc's or of heapscope's lower ones.
+ *
+ * A function whose caller must hold a lock says so and, in debug builds (NDEBUG undefined),
+ * asserts it, as SQLite asserts unixMutexHeld(): mutex_held() for a pthread mutex (glibc keeps
+ * its owner's tid in every mutex, whatever its type), spin_held() for a spin lock (which
+ * records its holder in debug builds only), spin_count for "a shard lock", table_world_held()
+ * for the world lock (the registry lock and every shard lock) and snap_held() for snap_lock.
+ * Release builds keep none of it: their code is the same as without the checks.
  */
 #ifndef HS_INTERNAL_H
 #define HS_INTERNAL_H
 
 #include <sys/types.h>
+#include <assert.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -55,9 +63,40 @@ extern struct hs_config hs_cfg;
 
 /* A spin lock for the short critical sections of the allocation path. */
 typedef struct {
-	atomic_int locked;	/* 1 while held */
+	atomic_int locked;		/* 1 while held */
+#ifndef NDEBUG
+	_Atomic uintptr_t owner;	/* debug builds: the holder's pthread_self(), 0 when free */
+#endif
 } hs_spin;
 void spin_wait(hs_spin *);
+
+#ifndef NDEBUG
+extern __thread int spin_count HS_TLS;	/* debug builds: spin locks the thread holds (table.c) */
+
+/* Debug builds: returns 1 if the calling thread holds S. */
+static inline int
+spin_held(const hs_spin *s)
+{
+	return atomic_load_explicit(&s->owner, memory_order_relaxed) == (uintptr_t)pthread_self();
+}
+
+/*
+ * Debug builds: returns 1 if the calling thread holds M.  glibc records in a mutex the tid its
+ * thread descriptor holds, which a mutex taken here shows; gettid() would not do, since a vfork
+ * child records the parent's.
+ */
+static inline int
+mutex_held(const pthread_mutex_t *m)
+{
+	pthread_mutex_t probe = PTHREAD_MUTEX_INITIALIZER;
+	int self;
+
+	pthread_mutex_lock(&probe);
+	self = probe.__data.__owner;
+	pthread_mutex_unlock(&probe);
+	return m->__data.__owner == self;
+}
+#endif
 
 /* Takes a spin lock: one atomic exchange when it is free, spin_wait() when it is not. */
 static inline void
@@ -65,11 +104,21 @@ spin_lock(hs_spin *s)
 {
 	if (HS_UNLIKELY(atomic_exchange_explicit(&s->locked, 1, memory_order_acquire)))
 		spin_wait(s);
+#ifndef NDEBUG
+	atomic_store_explicit(&s->owner, (uintptr_t)pthread_self(), memory_order_relaxed);
+	spin_count++;
+#endif
 }
 
+/* Releases a spin lock that the calling thread holds. */
 static inline void
 spin_unlock(hs_spin *s)
 {
+#ifndef NDEBUG
+	assert(spin_held(s));
+	atomic_store_explicit(&s->owner, 0, memory_order_relaxed);
+	spin_count--;
+#endif
 	atomic_store_explicit(&s->locked, 0, memory_order_release);
 }
 
@@ -162,6 +211,9 @@ struct thread {
 void site_counts_add(struct site_counts *to, const struct site_counts *c);
 struct thread *thread_self(void);
 struct site_counts *thread_site_add(struct thread *, uint32_t stack);
+#ifndef NDEBUG
+int thread_may_count(const struct thread *);
+#endif
 
 /*
  * Returns T's counters for the site STACK, creating them at zero (thread_site_add); NULL if out
@@ -174,6 +226,7 @@ thread_site(struct thread *t, uint32_t stack)
 {
 	uint32_t mask = t->site_cap - 1, i = (stack * 0x9e3779b1u) & mask;
 
+	assert(thread_may_count(t));
 	if (HS_LIKELY(t->site_cap != 0)) {
 		while (t->site_slots[i].stack != 0) {
 			if (t->site_slots[i].stack == stack)
@@ -207,6 +260,9 @@ void table_unlock_all(void);
 /* Copies every live block to OUT (room for table_count()); caller holds the world lock. */
 size_t table_copy(struct block *out);
 size_t table_count(void);
+#ifndef NDEBUG
+int table_world_held(void);
+#endif
 
 /* map.c: live mmap regions made by the program. */
 struct mapping {
@@ -382,6 +438,9 @@ struct snap_data {
 int snap_take(const char *trigger, const char *label, int full);
 void snap_init(void);
 void snap_exit(void);
+#ifndef NDEBUG
+int snap_held(void);
+#endif
 
 /* store.c: the SQLite database. */
 int store_write(struct snap_data *, char **cause);

@@ -26,6 +26,7 @@ map_append(const struct mapping *m)
 	void *p;
 	size_t ncap;
 
+	assert(mutex_held(&map_lock));
 	if (nmaps == cap) {
 		ncap = cap ? cap * 2 : 256;
 		if ((p = mem_grow(maps, cap * sizeof *maps, ncap * sizeof *maps)) == NULL) {
@@ -46,6 +47,7 @@ map_cut(uintptr_t addr, size_t size)
 	struct mapping tail;
 	size_t i = 0;
 
+	assert(mutex_held(&map_lock));
 	while (i < nmaps) {
 		struct mapping *m = &maps[i];
 

@@ -133,13 +133,17 @@ static _Atomic(struct code_index *) code_index;
 static char *code_arena;			/* copies of names and line tables */
 static size_t code_arena_left;
 
-/* Returns N bytes of zeroed, 8-aligned memory from the code arena; NULL when out of memory. */
+/*
+ * Returns N bytes of zeroed, 8-aligned memory from the code arena; NULL when out of memory.  The
+ * caller holds py_lock.
+ */
 static void *
 py_room(size_t n)
 {
 	size_t need = (n + 7) & ~(size_t)7;
 	char *p;
 
+	assert(mutex_held(&py_lock));
 	if (need > code_arena_left) {
 		size_t size = need > (1u << 20) ? need : (1u << 20);
 
@@ -153,7 +157,7 @@ py_room(size_t n)
 	return p;
 }
 
-/* Copies N bytes to the code arena, NUL-terminated; NULL when out of memory. */
+/* Copies N bytes to the code arena, NUL-terminated; NULL when out of memory.  Under py_lock. */
 static void *
 py_copy(const void *src, size_t n)
 {
@@ -164,7 +168,7 @@ py_copy(const void *src, size_t n)
 	return p;
 }
 
-/* Copies the str object S as UTF-8; NULL when it cannot. */
+/* Copies the str object S as UTF-8 to the code arena; NULL when it cannot.  Under py_lock. */
 static const char *
 py_copy_str(uintptr_t s)
 {
@@ -222,6 +226,7 @@ py_code_put(struct code_index *ix, uintptr_t code, uint64_t key)
 {
 	struct code_slot *sl = py_code_find(ix, code);
 
+	assert(mutex_held(&py_lock));
 	atomic_store_explicit(&sl->key, key, memory_order_relaxed);
 	if (atomic_load_explicit(&sl->obj, memory_order_relaxed) == 0)
 		atomic_store_explicit(&sl->obj, code, memory_order_release);
@@ -235,6 +240,7 @@ py_code_index(uintptr_t code, uint32_t id, uint32_t sig)
 	size_t k, cap;
 	uintptr_t o;
 
+	assert(mutex_held(&py_lock));
 	if (ix == NULL || 2 * (size_t)id > ix->cap) {
 		cap = ix != NULL ? 2 * ix->cap : 256;
 		if ((nix = mem_map(sizeof *nix + cap * sizeof nix->slot[0])) == NULL)

@@ -33,6 +33,7 @@ record_death(struct thread *t, const struct block *b, uint64_t now)
 {
 	struct site_counts *c;
 
+	assert(thread_may_count(t));
 	if (HS_UNLIKELY((c = thread_site(t, b->stack)) == NULL)) {
 		log_fail("out of memory for site counters");
 		return;
@@ -55,6 +56,7 @@ record_site(struct thread *t, uint32_t stack)
 	struct thread_cache *e = t->last;
 	struct site_counts *c;
 
+	assert(thread_may_count(t));
 	if (HS_LIKELY(e->stack == stack && e->site != 0))
 		return &t->site_vals[e->site - 1];
 	if ((c = thread_site(t, stack)) != NULL && e->stack == stack)
@@ -143,6 +145,7 @@ record_alloc_py(void *p, size_t size, void *fp, int domain)
 	struct thread *t;
 	struct block b;
 
+	assert(hs_busy);
 	if (record_make(&t, &b, p, size, fp, domain) == 0)
 		record_birth(t, &b, NULL);
 }
@@ -157,6 +160,7 @@ record_map(void *p, size_t len, int prot, int flags, void *fp, int pyarena)
 	struct thread *t;
 	uint32_t stack;
 
+	assert(hs_busy);
 	if ((t = thread_self()) != NULL && (stack = record_stack(t, fp, PY_NONE)) != 0)
 		map_add((uintptr_t)p, len, prot, flags, stack, pyarena);
 }
@@ -186,6 +190,7 @@ record_free_common(void *p, void (*release)(void *, void *), void *ctx)
 	struct block b;
 	uint64_t now;
 
+	assert(hs_busy);
 	table_prefetch((uintptr_t)p);
 	if ((t = thread_self()) == NULL) {
 		record_release(p, release, ctx);
@@ -224,6 +229,7 @@ record_realloc_begin(void *p, struct block *old)
 	struct shard *sh;
 	int found;
 
+	assert(hs_busy);
 	sh = table_lock((uintptr_t)p);
 	found = table_remove(sh, (uintptr_t)p, old);
 	table_unlock(sh);
@@ -249,6 +255,7 @@ record_realloc_end_py(struct block *old, void *q, size_t size, void *fp, int dom
 	struct block b;
 	char *cause = NULL;
 
+	assert(hs_busy);
 	if (q == NULL) {
 		if (old == NULL)
 			return;

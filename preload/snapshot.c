@@ -58,6 +58,15 @@ snap_sum(struct thread *t, void *arg)
 	}
 }
 
+#ifndef NDEBUG
+/* Debug builds: returns 1 if the calling thread holds snap_lock, as a snapshot's writer does. */
+int
+snap_held(void)
+{
+	return mutex_held(&snap_lock);
+}
+#endif
+
 /* Frees what snap_collect() mapped. */
 static void
 snap_release(struct snap_data *d)
@@ -182,6 +191,7 @@ snap_take(const char *trigger, const char *label, int full)
 {
 	uintptr_t regs[6];
 
+	assert(hs_busy);
 	__asm__ volatile(
 	    "mov %%rbx, 0(%0)\n\t"
 	    "mov %%rbp, 8(%0)\n\t"
@@ -197,6 +207,7 @@ snap_take(const char *trigger, const char *label, int full)
 void
 snap_exit(void)
 {
+	assert(hs_busy);
 	if (getpid() != hs_pid)
 		return;		/* a vfork child: the state is its parent's */
 	snap_take(HS_TRIGGER_EXIT, NULL, 1);

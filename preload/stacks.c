@@ -80,6 +80,7 @@ stack_index_put(struct stack_index *ix, struct stack_rec *r)
 {
 	size_t mask = ix->cap - 1, i;
 
+	assert(mutex_held(&stack_lock));
 	for (i = r->hash & mask; atomic_load_explicit(&ix->slot[i], memory_order_relaxed) != NULL;
 	    i = (i + 1) & mask)
 		;
@@ -95,6 +96,7 @@ stack_add(const uintptr_t *pcs, int n, uint64_t hash)
 	uint32_t id = atomic_load(&stacks_n) + 1;
 	struct stack_rec *r;
 
+	assert(mutex_held(&stack_lock));
 	if (id / STACK_CHUNK_IDS >= STACK_ID_CHUNKS)
 		return 0;
 	if (ix == NULL || 2 * (size_t)id > ix->cap) {

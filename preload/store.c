@@ -843,7 +843,8 @@ store_rows(struct store_ins *st, struct snap_data *d, int id)
 /*
  * Writes snapshot D in one transaction, creating the database first if this process has none.
  * Returns the snapshot id; or, with *CAUSE set and nothing of this snapshot in the file, -2 if
- * another process kept the database locked, -1 for any other failure.
+ * another process kept the database locked, -1 for any other failure.  The caller holds
+ * snap_lock, which makes the writes of a process one at a time: the state above is theirs.
  */
 int
 store_write(struct snap_data *d, char **cause)
@@ -854,6 +855,7 @@ store_write(struct snap_data *d, char **cause)
 	int i, busy, id = snapshots_written + 1;
 	uint32_t frames, tracebacks;
 
+	assert(snap_held());
 	if ((store_path[0] == '\0' || store_pid != hs_pid) && store_create(cause) != 0)
 		return -1;
 	frames = frames_n;		/* what a failure takes back: see store_forget */

@@ -1,7 +1,8 @@
 /*
  * The table of live heap blocks, its layout and its operations on the allocation path are in
  * table.h; here are the rest: growing a shard, the world lock, and copying every block out for a
- * snapshot.
+ * snapshot.  Debug builds also count here the spin locks each thread holds (spin_count), for the
+ * lock checks of internal.h.
  */
 #include "config.h"
 
@@ -15,6 +16,9 @@
 #define TABLE_MIN_BUCKETS 64
 
 struct shard table_shards[TABLE_SHARDS];
+#ifndef NDEBUG
+__thread int spin_count HS_TLS;
+#endif
 
 /* Waits for a spin lock that another thread holds, yielding the CPU if it waits long. */
 void
@@ -64,6 +68,7 @@ table_make_room(struct shard *sh, char **cause)
 	uint32_t cap;
 	void *p;
 
+	assert(spin_held(&sh->lock));
 	if ((sh->ba == NULL || sh->count > sh->ba->mask) && table_rehash(sh) != 0)
 		goto nomem;
 	if (sh->free_head == 0 && sh->used == sh->cap) {
@@ -103,6 +108,23 @@ table_unlock_all(void)
 		spin_unlock(&table_shards[i].lock);
 }
 
+#ifndef NDEBUG
+/* Returns 1 if the calling thread holds the world lock: the registry lock and every shard lock. */
+int
+table_world_held(void)
+{
+	int i;
+
+	if (!mutex_held(&thread_registry_lock))
+		return 0;
+	for (i = 0; i < TABLE_SHARDS; i++) {
+		if (!spin_held(&table_shards[i].lock))
+			return 0;
+	}
+	return 1;
+}
+#endif
+
 /* Returns the number of live blocks; the caller holds the world lock. */
 size_t
 table_count(void)
@@ -110,6 +132,7 @@ table_count(void)
 	size_t n = 0;
 	int i;
 
+	assert(table_world_held());
 	for (i = 0; i < TABLE_SHARDS; i++)
 		n += table_shards[i].count;
 	return n;
@@ -122,6 +145,7 @@ table_check(const struct shard *sh)
 {
 	uint32_t i, b, live = 0, chained = 0, free_len = 0;
 
+	assert(spin_held(&sh->lock));
 	for (i = 1; i < sh->used; i++)
 		live += sh->blocks[i].addr != 0;
 	for (b = 0; sh->ba != NULL && b <= sh->ba->mask; b++) {
@@ -155,8 +179,9 @@ table_shadowed(const struct shard *sh, uint32_t j)
 }
 
 /*
- * Copies every live block to OUT, which has room for table_count(); returns how many.  In a
- * CPython, whose allocators can be changed under heapscope (python.c), stale blocks are left out.
+ * Copies every live block to OUT, which has room for table_count(); returns how many.  The caller
+ * holds the world lock.  In a CPython, whose allocators can be changed under heapscope
+ * (python.c), stale blocks are left out.
  */
 size_t
 table_copy(struct block *out)
@@ -165,6 +190,7 @@ table_copy(struct block *out)
 	uint32_t j;
 	int i;
 
+	assert(table_world_held());
 	for (i = 0; i < TABLE_SHARDS; i++) {
 #ifndef NDEBUG
 		table_check(&table_shards[i]);

@@ -122,6 +122,7 @@ table_insert(struct shard *sh, const struct block *bl, char **cause)
 	struct bucket_array *ba = sh->ba;
 	uint32_t i, b;
 
+	assert(spin_held(&sh->lock) && sh == table_shard_of(bl->addr));
 	if (HS_UNLIKELY(ba == NULL || sh->count > ba->mask ||
 	    (sh->free_head == 0 && sh->used == sh->cap))) {
 		if (table_make_room(sh, cause) != 0)
@@ -151,6 +152,7 @@ table_remove(struct shard *sh, uintptr_t addr, struct block *out)
 	uint32_t *link, i;
 	struct block *e;
 
+	assert(spin_held(&sh->lock) && sh == table_shard_of(addr));
 	if (sh->ba == NULL)
 		return 0;
 	link = &sh->ba->slot[(uint32_t)table_hash(addr) & sh->ba->mask];

@@ -67,6 +67,7 @@ thread_register(struct thread *t)
 	void *p;
 	size_t cap;
 
+	assert(mutex_held(&thread_registry_lock));
 	if (registry_len == registry_cap) {
 		cap = registry_cap ? registry_cap * 2 : 64;
 		if ((p = mem_grow(registry, registry_cap * sizeof *registry,
@@ -93,6 +94,7 @@ thread_register(struct thread *t)
 pid_t
 thread_tid(uint32_t id)
 {
+	assert(mutex_held(&thread_registry_lock));
 	return id <= thread_count && id < thread_tids_cap ? thread_tids[id] : 0;
 }
 
@@ -106,6 +108,7 @@ thread_self(void)
 	struct thread *t = self;
 	int failed;
 
+	assert(hs_busy);
 	if (HS_LIKELY(t != NULL))
 		return t;
 	if ((t = mem_map(thread_size())) == NULL) {
@@ -181,6 +184,18 @@ thread_grow(struct thread *t)
 	return 0;
 }
 
+#ifndef NDEBUG
+/*
+ * Debug builds: returns 1 if the calling thread may change T's counters: it holds a shard lock
+ * and T is its own state, or it holds the world lock.
+ */
+int
+thread_may_count(const struct thread *t)
+{
+	return (spin_count > 0 && t == self) || table_world_held();
+}
+#endif
+
 /*
  * Creates T's counters for the site STACK, which has none, at zero, and returns them; NULL if out
  * of memory.  The same caller as thread_site().
@@ -190,6 +205,7 @@ thread_site_add(struct thread *t, uint32_t stack)
 {
 	uint32_t i;
 
+	assert(thread_may_count(t));
 	if ((t->site_count + 1) * 2 > t->site_cap && thread_grow(t) != 0)
 		return NULL;
 	i = thread_slot(t->site_slots, t->site_cap, stack);
@@ -220,6 +236,7 @@ thread_fold(struct thread *into, const struct thread *from)
 	struct site_counts *to;
 	uint32_t i;
 
+	assert(table_world_held());
 	for (i = 0; i < from->site_cap; i++) {
 		if (from->site_slots[i].stack == 0)
 			continue;
@@ -260,12 +277,16 @@ thread_exit(void *arg)
 	mem_unmap(t, thread_size());
 }
 
-/* Calls FN for every thread's state, live and retired; the caller holds the registry lock. */
+/*
+ * Calls FN for every thread's state, live and retired; the caller holds the world lock (the
+ * registry lock keeps the list still, the shard locks the counters FN reads).
+ */
 void
 thread_foreach(void (*fn)(struct thread *, void *), void *arg)
 {
 	size_t i;
 
+	assert(table_world_held());
 	for (i = 0; i < registry_len; i++)
 		fn(registry[i], arg);
 	fn(&retired, arg);
