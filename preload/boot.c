@@ -327,6 +327,12 @@ boot_config(void)
 		return -1;
 	if (!python)
 		py.depth = -1;
+#ifndef NDEBUG
+	/* The fault switch of mem.c, for tests: not for users, so in no manual page. */
+	if (boot_number("HEAPSCOPE_FAULT_MAP", INT_MAX, &hs_cfg.fault_map) != 0 ||
+	    boot_flag("HEAPSCOPE_FAULT_PERSIST", &hs_cfg.fault_persist) != 0)
+		return -1;
+#endif
 
 	if ((s = boot_env("HEAPSCOPE_OUTPUT")) != NULL)
 		hs_cfg.explicit_output = 1;

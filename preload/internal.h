@@ -58,6 +58,12 @@ struct hs_config {
 	char output[PATH_MAX];	/* output pattern, absolute, "%p" not yet expanded */
 	int explicit_output;	/* 1 when HEAPSCOPE_OUTPUT gave the pattern */
 	int leaks;		/* 1: full snapshots scan for leaks (HEAPSCOPE_LEAKS) */
+#ifndef NDEBUG
+	int fault_map;		/* debug builds: the call of mem.c that fails, from 1; 0 = none
+				   (HEAPSCOPE_FAULT_MAP) */
+	int fault_persist;	/* debug builds: 1: every call after it fails too
+				   (HEAPSCOPE_FAULT_PERSIST) */
+#endif
 };
 extern struct hs_config hs_cfg;
 
