@@ -229,20 +229,27 @@ site_counts_add(struct site_counts *to, const struct site_counts *c)
 		to->hist[b] += c->hist[b];
 }
 
-/* Adds every counter of FROM into INTO; the caller holds the world lock.  -1 if out of memory. */
+/*
+ * Adds every counter of FROM into INTO; the caller holds the world lock.  -1 if out of memory,
+ * and then nothing was added: every site of FROM gets its counters in INTO (at zero, if new)
+ * before the first is added, since FROM's state stays registered after a failure (thread_exit)
+ * and counters already added to INTO would be counted twice.
+ */
 static int
 thread_fold(struct thread *into, const struct thread *from)
 {
-	struct site_counts *to;
 	uint32_t i;
 
 	assert(table_world_held());
 	for (i = 0; i < from->site_cap; i++) {
-		if (from->site_slots[i].stack == 0)
-			continue;
-		if ((to = thread_site(into, from->site_slots[i].stack)) == NULL)
+		if (from->site_slots[i].stack != 0 &&
+		    thread_site(into, from->site_slots[i].stack) == NULL)
 			return -1;
-		site_counts_add(to, &from->site_vals[from->site_slots[i].index]);
+	}
+	for (i = 0; i < from->site_cap; i++) {
+		if (from->site_slots[i].stack != 0)
+			site_counts_add(thread_site(into, from->site_slots[i].stack),
+			    &from->site_vals[from->site_slots[i].index]);
 	}
 	return 0;
 }
