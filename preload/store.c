@@ -58,6 +58,8 @@ static struct line_memo {
 } line_memo[1024];			/* lines found, by word: the outer frames of tracebacks
 					   repeat, and finding a line scans the code's line table */
 static char store_error[PATH_MAX + 600];		/* the cause of the last failure */
+static int store_nomem;			/* 1 when the write under way ran out of memory of
+					   heapscope's (not SQLite's, which its errors say) */
 
 /*
  * The inserts of one write, one per table.  Rows are staged and go in STORE_BATCH at a time, with
@@ -116,7 +118,7 @@ static const char *const store_domain[] = { HS_DOMAIN_RAW, HS_DOMAIN_MEM, HS_DOM
 
 static sqlite3_stmt *ins_prepare(sqlite3 *, int, int);
 
-/* Sets the cause of a failure from DB's last error. */
+/* Sets the cause of a failure from DB's last error; out of memory if DB is NULL. */
 static char *
 store_fail(sqlite3 *db, const char *what)
 {
@@ -303,8 +305,10 @@ store_frames_rebuild(size_t cap, uint32_t keep)
 	struct frame_slot *old = frame_slots, *slots;
 	size_t ocap = frame_cap, i;
 
-	if ((slots = mem_map(cap * sizeof *slots)) == NULL)
+	if ((slots = mem_map(cap * sizeof *slots)) == NULL) {
+		store_nomem = 1;
 		return -1;
+	}
 	frame_slots = slots;
 	frame_cap = cap;
 	for (i = 0; i < ocap; i++) {
@@ -545,8 +549,10 @@ store_tb_rebuild(size_t cap, uint32_t keep)
 	struct store_tb *old = tb_slots, *slots;
 	size_t ocap = tb_cap, i;
 
-	if ((slots = mem_map(cap * sizeof *slots)) == NULL)
+	if ((slots = mem_map(cap * sizeof *slots)) == NULL) {
+		store_nomem = 1;
 		return -1;
+	}
 	tb_slots = slots;
 	tb_cap = cap;
 	for (i = 0; i < ocap; i++) {
@@ -860,6 +866,7 @@ store_write(struct snap_data *d, char **cause)
 		return -1;
 	frames = frames_n;		/* what a failure takes back: see store_forget */
 	tracebacks = tracebacks_n;
+	store_nomem = 0;
 	if (sqlite3_open_v2(store_path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW,
 	    NULL) != SQLITE_OK)
 		goto fail;
@@ -868,8 +875,10 @@ store_write(struct snap_data *d, char **cause)
 	if (sqlite3_exec(db, "PRAGMA synchronous=OFF; BEGIN IMMEDIATE", NULL, NULL, NULL) !=
 	    SQLITE_OK)
 		goto fail;
-	if ((st = mem_map(ST_N * sizeof *st)) == NULL)
+	if ((st = mem_map(ST_N * sizeof *st)) == NULL) {
+		store_nomem = 1;
 		goto fail;
+	}
 	for (i = 0; i < ST_N; i++) {
 		st[i].db = db;
 		st[i].table = i;
@@ -893,7 +902,7 @@ store_write(struct snap_data *d, char **cause)
 	snapshots_written = id;
 	return id;
 fail:
-	*cause = store_fail(db, what);
+	*cause = store_fail(store_nomem ? NULL : db, what);
 	busy = db != NULL && sqlite3_errcode(db) == SQLITE_BUSY;
 	store_ins_free(st);
 	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
