@@ -396,7 +396,8 @@ py_tstate(int domain)
 
 /*
  * Appends to OUT (room for 1 + py.depth words) the tag of DOMAIN and the calling thread's Python
- * traceback; mixes them into *HASH.  Returns the number of words written.
+ * traceback; mixes them into *HASH.  Returns the number of words written.  Out of memory for a
+ * code object's record, it stops tracing: the traceback would be cut short without a word.
  */
 int
 py_capture(struct py_memo *memo, uintptr_t *out, int domain, uint64_t *hash)
@@ -427,8 +428,10 @@ py_capture(struct py_memo *memo, uintptr_t *out, int domain, uint64_t *hash)
 			sig = py_code_sig(code);
 			if (n < PY_MEMO && memo->code[n] == code && memo->key[n] >> 32 == sig)
 				key = memo->key[n];
-			else if ((key = py_code_key(code, sig)) == 0)
+			else if ((key = py_code_key(code, sig)) == 0) {
+				log_fail("out of memory for Python code objects");
 				break;
+			}
 			else if (n < PY_MEMO) {
 				memo->code[n] = code;
 				memo->key[n] = key;
