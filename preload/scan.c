@@ -114,6 +114,7 @@ scan_collect(struct snap_data *d, pid_t spare, char **cause)
 	size_t n = d->nblocks, nslots;
 	int missed;
 
+	assert(table_world_held() && snap_held());
 	d->scanned = 0;
 	if (n == 0) {
 		d->scanned = 1;	/* nothing to stop the program for */
@@ -176,6 +177,7 @@ nosort:
 void
 scan_classify(struct snap_data *d)
 {
+	assert(snap_held());
 	if (!d->scanned)
 		return;
 	if (graph.n > 0 && (scan_loader_roots(d) != 0 || scan_classify_graph(&graph,
