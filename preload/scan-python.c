@@ -136,7 +136,7 @@ scan_py_known(uintptr_t t)
 
 /*
  * Keeps a copy of the NUL-terminated type name at A in scan_py_names (at most SCAN_PY_NAME - 1
- * bytes of it); returns its offset there, or -1 if it cannot be read or memory runs out.
+ * bytes of it); returns its offset there, -1 if it cannot be read, or -2 if memory runs out.
  */
 static int64_t
 scan_py_name(uintptr_t a)
@@ -159,7 +159,7 @@ scan_py_name(uintptr_t a)
 		for (cap = scan_py_names_cap ? scan_py_names_cap : 65536; cap < need; cap *= 2)
 			;
 		if ((grown = mem_grow(scan_py_names, scan_py_names_cap, cap)) == NULL)
-			return -1;
+			return -2;
 		scan_py_names = grown;
 		scan_py_names_cap = cap;
 	}
@@ -171,10 +171,11 @@ scan_py_name(uintptr_t a)
 
 /*
  * Returns the type at T if T is a Python type object: its own type is PyType_Type, or a type
- * whose type is; remembers it in scan_types.  NULL if it is not, or out of memory.
+ * whose type is; remembers it in scan_types.  NULL if it is not; NULL with *NOMEM set to 1 if
+ * memory ran out to remember it.
  */
 static const struct scan_type *
-scan_py_type(uintptr_t t)
+scan_py_type(uintptr_t t, int *nomem)
 {
 	uintptr_t hdr[PY_TP_FLAGS / 8 + 1], meta, name, flags;
 	struct scan_type *ty, *grown;
@@ -193,12 +194,18 @@ scan_py_type(uintptr_t t)
 	flags = hdr[PY_TP_FLAGS / 8];
 	basic = (intptr_t)hdr[PY_TP_BASICSIZE / 8];
 	name = hdr[PY_TP_NAME / 8];
-	if (basic < 16 || basic > (intptr_t)UINT32_MAX || (off = scan_py_name(name)) < 0)
+	if (basic < 16 || basic > (intptr_t)UINT32_MAX)
 		return NULL;
+	if ((off = scan_py_name(name)) < 0) {
+		*nomem = off == -2;
+		return NULL;
+	}
 	if (2 * (scan_ntypes + 1) > scan_type_slots) {
 		slots = scan_type_slots ? 2 * scan_type_slots : 1024;
-		if ((grown = scan_array(slots, sizeof *grown)) == NULL)
+		if ((grown = scan_array(slots, sizeof *grown)) == NULL) {
+			*nomem = 1;
 			return NULL;
+		}
 		for (h = 0; h < scan_type_slots; h++) {
 			if (scan_types[h].addr != 0)
 				*scan_py_slot(grown, slots, scan_types[h].addr) = scan_types[h];
@@ -222,7 +229,7 @@ scan_py_type(uintptr_t t)
  * at that offset and fits in the block, and whose ob_refcnt is plausible (0 <= it < 2^40, or
  * immortal).  Known types are tried first, so that a block's other
  * words are looked at as types only when no known type fits.  Fills pyobjs; 0, or -1 if out
- * of memory.
+ * of memory (then the objects found are not all there are, and the scan must not be used).
  */
 int
 scan_py_objects(const struct snap_data *d)
@@ -235,7 +242,7 @@ scan_py_objects(const struct snap_data *d)
 	int64_t rc;
 	size_t i, m = 0;
 	uint32_t id;
-	int pass, k;
+	int pass, k, nomem = 0;
 
 	if ((obj = scan_array((size_t)d->nstacks + 1, 1)) == NULL)
 		return -1;
@@ -254,7 +261,7 @@ scan_py_objects(const struct snap_data *d)
 					continue;
 				a = b->addr + pres[k];
 				ty = pass == 0 ? scan_py_known(((const uintptr_t *)a)[1]) :
-				    scan_py_type(((const uintptr_t *)a)[1]);
+				    scan_py_type(((const uintptr_t *)a)[1], &nomem);
 				if (ty == NULL || ty->pre != pres[k] ||
 				    pres[k] + (uint64_t)ty->basicsize > b->size)
 					continue;
@@ -269,8 +276,10 @@ scan_py_objects(const struct snap_data *d)
 				break;
 			}
 		}
+		if (nomem)
+			break;
 	}
 	scan_unarray(obj, (size_t)d->nstacks + 1, 1);
-	return 0;
+	return nomem ? -1 : 0;
 }
 

@@ -197,7 +197,10 @@ scan_roots_prepare(char **cause)
 	return 0;
 }
 
-/* Reads /proc/self/maps into scan_maps (readable mappings only); 0 or -1. */
+/*
+ * Reads /proc/self/maps into scan_maps (readable mappings only); 0, -1 if it cannot be read, or
+ * -2 if out of memory.
+ */
 int
 scan_read_maps(void)
 {
@@ -213,12 +216,12 @@ scan_read_maps(void)
 		return -1;
 	if ((text = mem_map(cap)) == NULL) {
 		close(fd);
-		return -1;
+		return -2;
 	}
 	for (;;) {
 		if (len + 4096 >= cap) {
 			if ((grown = mem_grow(text, cap, cap * 2)) == NULL) {
-				r = -1;	/* a map cut short would lose roots */
+				r = -2;	/* a map cut short would lose roots */
 				break;
 			}
 			text = grown;
@@ -231,7 +234,7 @@ scan_read_maps(void)
 	close(fd);
 	if (r < 0) {
 		mem_unmap(text, cap);
-		return -1;
+		return r == -2 ? -2 : -1;
 	}
 	text[len] = '\0';
 	for (p = text; *p != '\0'; p = *eol ? eol + 1 : eol) {
@@ -251,7 +254,7 @@ scan_read_maps(void)
 		if (scan_room((void **)&scan_maps, &scan_maps_cap, scan_nmaps + 1,
 		    sizeof *scan_maps) != 0) {
 			mem_unmap(text, cap);
-			return -1;
+			return -2;
 		}
 		scan_maps[scan_nmaps].start = start;
 		scan_maps[scan_nmaps].end = end;

@@ -112,7 +112,7 @@ scan_collect(struct snap_data *d, pid_t spare, char **cause)
 	pid_t self = syscall(SYS_gettid);
 	const char *problem = NULL;
 	size_t n = d->nblocks, nslots;
-	int missed;
+	int missed, rc;
 
 	assert(table_world_held() && snap_held());
 	d->scanned = 0;
@@ -136,7 +136,9 @@ scan_collect(struct snap_data *d, pid_t spare, char **cause)
 	}
 	if (scan_graph_map(n) != 0 || scan_roots_map() != 0 || scan_edges_room(n) != 0)
 		goto nomem;
-	if (scan_read_maps() != 0) {
+	if ((rc = scan_read_maps()) == -2)
+		goto nomem;
+	if (rc != 0) {
 		problem = "cannot read /proc/self/maps for the leak scan; snapshots go unscanned";
 		goto fail;
 	}

@@ -26,12 +26,10 @@ PYTHON=${PYTHON:-/usr/bin/python3}
 LIMIT=2000		# the walk of one victim ends here at the latest
 WAIT=60			# seconds one run may take: more is a hang
 # The failures that may go unsaid, by a function on their path: thread_fold (the ending thread's
-# state stays registered, nothing is lost) and scan_py_type (scan.c takes the type for none and
-# says nothing: left to the split of the scan).  Any other failure must be told.
-QUIET=' < (thread_fold|scan_py_type) \('
-# What a warning must say: out of memory; scan.c words the failure of its buffer for
-# /proc/self/maps as a failure to read it (left to the split too).
-TOLD='out of memory|^heapscope: cannot read /proc/self/maps for the leak scan'
+# state stays registered, nothing is lost).  Any other failure must be told.
+QUIET=' < (thread_fold) \('
+# What a warning must say: out of memory.
+TOLD='out of memory'
 
 cat >"$T/prog.py" <<'PY'
 import gc, threading
