@@ -33,6 +33,7 @@ static char store_path[PATH_MAX];	/* this process's database, "" until created *
 static pid_t store_pid;			/* process that created store_path */
 static int store_forked;		/* 1 in a forked child */
 static uint32_t modules_written;	/* modules [0, modules_written) are in the file */
+static uint32_t modules_pending;	/* ... once the current write commits */
 static uint32_t py_code_written;		/* py_code ids <= this are in the file */
 static uint32_t py_code_pending;		/* ... once the current write commits */
 static uint32_t stacks_written;		/* stack ids <= stacks_written are in the file */
@@ -477,6 +478,8 @@ store_modules(struct store_ins *st)
 			ins_text_copy(st, HS_COL(modules, build_id), m->build_id);
 		rc = ins_next(st);
 	}
+	/* Counted under the hold: a module added after it is the next write's. */
+	modules_pending = n;
 	modules_release();
 	return rc;
 }
@@ -895,7 +898,7 @@ store_write(struct snap_data *d, char **cause)
 	if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 		goto fail;
 	sqlite3_close(db);
-	modules_written = modules_count();
+	modules_written = modules_pending;
 	stacks_written = d->nstacks;
 	py_code_written = py_code_pending;
 	threads_written = d->nthreads;
