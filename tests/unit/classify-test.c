@@ -25,6 +25,7 @@
 
 #include "internal.h"
 #include "scan.h"
+#include "tap.h"
 
 /* Number of TAP tests. */
 #define TEST_PLAN 24
@@ -70,26 +71,6 @@ static const char test_names[] = "Node\0list\0dict";
 #define T_NODE 0
 #define T_LIST 5
 #define T_DICT 10
-
-/* TAP: tests run and failed. */
-static int test_count, test_failed;
-
-/* Prints one TAP result line. */
-static void __attribute__((format(printf, 2, 3)))
-test_ok(int ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	test_count++;
-	if (!ok)
-		test_failed++;
-	printf("%sok %d - ", ok ? "" : "not ", test_count);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-}
 
 /* Starts T as a graph of N blocks, no pointers, no objects. */
 static void
@@ -297,7 +278,7 @@ test_reach(void)
 	tg_root(&t, 0, 0);
 	tg_ptr(&t, 0, 8, 1, 0);
 	tg_root(&t, 2, 0);
-	test_ok(tg_classify(&t) == 0 && tg_expect(&t, "RRR", "000"),
+	tap_ok(tg_classify(&t) == 0 && tg_expect(&t, "RRR", "000"),
 	    "blocks a root points at, and the blocks they point at, are reachable");
 	tg_free(&t);
 
@@ -308,7 +289,7 @@ test_reach(void)
 	tg_root(&t, 2, 0);
 	tg_ptr(&t, 2, 0, 3, 24);
 	tg_ptr(&t, 3, 0, 4, 0);
-	test_ok(tg_classify(&t) == 0 && tg_expect(&t, "PPRPP", "00000"),
+	tap_ok(tg_classify(&t) == 0 && tg_expect(&t, "PPRPP", "00000"),
 	    "a block reached only through an interior pointer is possibly lost, and so is what "
 	    "it reaches");
 	tg_free(&t);
@@ -322,7 +303,7 @@ test_lost(void)
 
 	tg_new(&t, 2);
 	tg_root(&t, 0, 0);
-	test_ok(tg_classify(&t) == 0 && tg_expect(&t, "RD", "00"),
+	tap_ok(tg_classify(&t) == 0 && tg_expect(&t, "RD", "00"),
 	    "a block that nothing points at is definitely lost, in no cycle");
 	tg_free(&t);
 
@@ -330,7 +311,7 @@ test_lost(void)
 	tg_new(&t, 3);
 	tg_ptr(&t, 0, 8, 1, 0);
 	tg_ptr(&t, 1, 8, 2, 0);
-	test_ok(tg_classify(&t) == 0 && tg_expect(&t, "DII", "000"),
+	tap_ok(tg_classify(&t) == 0 && tg_expect(&t, "DII", "000"),
 	    "a lost chain A->B->C: A definitely, B and C indirectly, no cycle");
 	tg_free(&t);
 
@@ -338,7 +319,7 @@ test_lost(void)
 	tg_new(&t, 2);
 	tg_ptr(&t, 0, 0, 1, 0);
 	tg_ptr(&t, 1, 0, 0, 0);
-	test_ok(tg_classify(&t) == 0 && tg_expect(&t, "DI", "11"),
+	tap_ok(tg_classify(&t) == 0 && tg_expect(&t, "DI", "11"),
 	    "a lost 2-cycle: the lower block definitely, the other indirectly, one cycle");
 	tg_free(&t);
 
@@ -349,14 +330,14 @@ test_lost(void)
 	tg_ptr(&t, 1, 8, 3, 0);
 	tg_ptr(&t, 3, 8, 0, 0);
 	tg_ptr(&t, 0, 8, 2, 0);
-	test_ok(tg_classify(&t) == 0 && tg_expect(&t, "DIIII", "11111"),
+	tap_ok(tg_classify(&t) == 0 && tg_expect(&t, "DIIII", "11111"),
 	    "a lost 5-ring: its lowest block definitely, the others indirectly, one cycle");
 	tg_free(&t);
 
 	tg_new(&t, 2);
 	tg_ptr(&t, 1, 16, 1, 0);
 	tg_root(&t, 0, 0);
-	test_ok(tg_classify(&t) == 0 && tg_expect(&t, "RD", "01"),
+	tap_ok(tg_classify(&t) == 0 && tg_expect(&t, "RD", "01"),
 	    "a lost block pointing at itself is definitely lost, and a cycle");
 	tg_free(&t);
 
@@ -365,7 +346,7 @@ test_lost(void)
 	tg_ptr(&t, 0, 0, 1, 0);
 	tg_ptr(&t, 1, 0, 0, 0);
 	tg_ptr(&t, 2, 0, 0, 0);
-	test_ok(tg_classify(&t) == 0 && tg_expect(&t, "IID", "110"),
+	tap_ok(tg_classify(&t) == 0 && tg_expect(&t, "IID", "110"),
 	    "a cycle entered from a definitely lost block: its blocks indirectly, still a cycle");
 	tg_free(&t);
 
@@ -377,7 +358,7 @@ test_lost(void)
 	tg_ptr(&t, 1, 0, 3, 0);
 	tg_ptr(&t, 3, 0, 1, 0);
 	tg_root(&t, 2, 0);
-	test_ok(tg_classify(&t) == 0 && tg_expect(&t, "DIRII", "12021"),
+	tap_ok(tg_classify(&t) == 0 && tg_expect(&t, "DIRII", "12021"),
 	    "two cycles are numbered 1, 2 in the address order of their lowest blocks");
 	tg_free(&t);
 
@@ -390,7 +371,7 @@ test_lost(void)
 	tg_ptr(&t, 5, 0, 3, 0);
 	tg_ptr(&t, 5, 8, 4, 0);
 	tg_ptr(&t, 4, 0, 3, 0);
-	test_ok(tg_classify(&t) == 0 && tg_expect(&t, "DIIIID", "011000"),
+	tap_ok(tg_classify(&t) == 0 && tg_expect(&t, "DIIIID", "011000"),
 	    "a DAG of components: each source's lowest block definitely, the rest indirectly");
 	tg_free(&t);
 }
@@ -411,17 +392,17 @@ test_stored(void)
 	tg_ptr(&t, 2, 24, 3, 40);
 	tg_ptr(&t, 3, 32, 2, 0);
 	ok = tg_classify(&t) == 0 && tg_expect(&t, "RRDI", "0011");
-	test_ok(ok && t.d.nedges == 2 && tg_stored(&t, 2, 24, 3, 1) && tg_stored(&t, 3, 32, 2, 0),
+	tap_ok(ok && t.d.nedges == 2 && tg_stored(&t, 2, 24, 3, 1) && tg_stored(&t, 3, 32, 2, 0),
 	    "the edges stored are those among lost blocks, with their offset and interior bit");
-	test_ok(ok && t.d.verdicts[0].root_refs == 2 && t.d.verdicts[0].block_refs == 1 &&
+	tap_ok(ok && t.d.verdicts[0].root_refs == 2 && t.d.verdicts[0].block_refs == 1 &&
 	    t.d.verdicts[1].block_refs == 1 && t.d.verdicts[2].root_refs == 0 &&
 	    t.d.verdicts[3].block_refs == 1, "the root and block references are passed on");
-	test_ok(ok && tg_expect_gc(&t, "----", "0000") && t.d.verdicts[0].py_type == NULL,
+	tap_ok(ok && tg_expect_gc(&t, "----", "0000") && t.d.verdicts[0].py_type == NULL,
 	    "without Python objects, no gc verdict and no type");
 	tg_free(&t);
 
 	tg_new(&t, 0);
-	test_ok(tg_classify(&t) == 0 && t.d.verdicts == NULL && t.d.nedges == 0,
+	tap_ok(tg_classify(&t) == 0 && t.d.verdicts == NULL && t.d.nedges == 0,
 	    "no blocks, no verdicts");
 }
 
@@ -477,30 +458,30 @@ test_python(void)
 	tg_ptr(&t, 7, 0, 9, 16);
 	tg_ptr(&t, 10, 8, 11, 16);
 	ok = tg_classify(&t) == 0 && tg_expect(&t, "RRRRDIDRRRRR", "000000000000");
-	test_ok(ok, "objects in memcheck's view: what the roots reach, the gc's lists included");
-	test_ok(ok && t.d.verdicts[0].py_garbage == 0 && t.d.verdicts[1].py_garbage == 0,
+	tap_ok(ok, "objects in memcheck's view: what the roots reach, the gc's lists included");
+	tap_ok(ok && t.d.verdicts[0].py_garbage == 0 && t.d.verdicts[1].py_garbage == 0,
 	    "an object referenced from outside the heap is alive, and what it reaches");
-	test_ok(ok && t.d.verdicts[4].py_garbage == 0 && t.d.verdicts[5].py_garbage == 0,
+	tap_ok(ok && t.d.verdicts[4].py_garbage == 0 && t.d.verdicts[5].py_garbage == 0,
 	    "an immortal object is alive, and what it reaches");
-	test_ok(ok && t.d.verdicts[6].py_garbage == 0,
+	tap_ok(ok && t.d.verdicts[6].py_garbage == 0,
 	    "an object on a free list is alive (free memory, not garbage)");
-	test_ok(ok && t.d.verdicts[2].py_garbage == 1 && t.d.verdicts[3].py_garbage == 1,
+	tap_ok(ok && t.d.verdicts[2].py_garbage == 1 && t.d.verdicts[3].py_garbage == 1,
 	    "a cycle is garbage, though GC headers, a free object and a root-reached block point "
 	    "at it");
-	test_ok(ok && t.d.verdicts[7].py_garbage == 1 && t.d.verdicts[8].py_garbage == 1 &&
+	tap_ok(ok && t.d.verdicts[7].py_garbage == 1 && t.d.verdicts[8].py_garbage == 1 &&
 	    t.d.verdicts[9].py_garbage == 1,
 	    "an object's values array is reached through its owner alone, not a stale word");
-	test_ok(ok && t.d.verdicts[10].py_garbage == 0 && t.d.verdicts[11].py_garbage == 0,
+	tap_ok(ok && t.d.verdicts[10].py_garbage == 0 && t.d.verdicts[11].py_garbage == 0,
 	    "a block that is no object but that a root points at is alive, and what it reaches");
-	test_ok(ok && tg_expect_gc(&t, "001100011100", "001100022200"),
+	tap_ok(ok && tg_expect_gc(&t, "001100011100", "001100022200"),
 	    "garbage cycles are numbered 1, 2 in the address order of their lowest blocks");
-	test_ok(ok && strcmp(t.d.verdicts[4].py_type, "list") == 0 &&
+	tap_ok(ok && strcmp(t.d.verdicts[4].py_type, "list") == 0 &&
 	    t.d.verdicts[4].py_refcnt == -1 && strcmp(t.d.verdicts[9].py_type, "dict") == 0 &&
 	    t.d.verdicts[9].py_refcnt == 3 && t.d.verdicts[9].py_refs == 3 &&
 	    t.d.verdicts[0].py_refs == 1 && t.d.verdicts[3].py_refs == 2 &&
 	    t.d.verdicts[7].py_type == NULL && t.d.verdicts[10].py_type == NULL,
 	    "objects get their type, count and references; other blocks none");
-	test_ok(ok && t.d.nedges == 9 && tg_stored(&t, 4, 24, 5, 0) && tg_stored(&t, 2, 24, 3, 0) &&
+	tap_ok(ok && t.d.nedges == 9 && tg_stored(&t, 4, 24, 5, 0) && tg_stored(&t, 2, 24, 3, 0) &&
 	    tg_stored(&t, 3, 24, 2, 0) && tg_stored(&t, 3, 32, 3, 0) && tg_stored(&t, 8, 0, 7, 0) &&
 	    tg_stored(&t, 8, 48, 9, 0) && tg_stored(&t, 9, 24, 8, 0) && tg_stored(&t, 7, 0, 9, 0) &&
 	    tg_stored(&t, 2, 32, 9, 0),
@@ -516,7 +497,7 @@ main(void)
 	test_lost();
 	test_stored();
 	test_python();
-	if (test_count != TEST_PLAN)
-		printf("# planned %d tests, ran %d\n", TEST_PLAN, test_count);
-	return test_failed == 0 && test_count == TEST_PLAN ? 0 : 1;
+	if (tap_count != TEST_PLAN)
+		printf("# planned %d tests, ran %d\n", TEST_PLAN, tap_count);
+	return tap_failed == 0 && tap_count == TEST_PLAN ? 0 : 1;
 }

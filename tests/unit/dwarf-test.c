@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "dwarf.h"
+#include "tap.h"
 
 /* Bytes the scratch buffer holds: the largest image. */
 #define IMG_SCRATCH 65536
@@ -66,27 +67,6 @@ struct bad_build {
 	int		 bc;		/* the enum bad_case to build */
 	size_t		 at;		/* where its record starts */
 };
-
-/* TAP: tests run and failed. */
-static int test_count, test_failed;
-
-/* Prints one TAP result line; returns OK. */
-static int __attribute__((format(printf, 2, 3)))
-test_ok(int ok, const char *fmt, ...)
-{
-	va_list	ap;
-
-	test_count++;
-	if (!ok)
-		test_failed++;
-	printf("%sok %d - ", ok ? "" : "not ", test_count);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-	return ok;
-}
 
 /* Returns the packed simple rule with FLAGS (DWARF_RULE_CFA_RBP, ...) and those offsets. */
 static uint64_t
@@ -312,7 +292,7 @@ check_fde(const struct img *im, size_t at, uintptr_t start, size_t size, const s
 	uint64_t		 r = 0;
 	size_t			 i, pc, end, bad;
 
-	if (!test_ok(dwarf_fde_parse(&o, im->buf + at, &fde, &next) == 0 && fde.start == start &&
+	if (!tap_ok(dwarf_fde_parse(&o, im->buf + at, &fde, &next) == 0 && fde.start == start &&
 	    fde.end == start + size, "%s: the FDE parses, covering its %zu bytes", name, size))
 		return;
 	for (i = 0; i < n; i++) {
@@ -322,7 +302,7 @@ check_fde(const struct img *im, size_t at, uintptr_t start, size_t size, const s
 			if ((r = dwarf_fde_rule(&fde, start + pc)) != segs[i].rule)
 				bad = pc;
 		}
-		if (!test_ok(bad == end, "%s: rule %#llx at each pc of [%#zx, %#zx)", name,
+		if (!tap_ok(bad == end, "%s: rule %#llx at each pc of [%#zx, %#zx)", name,
 		    (unsigned long long)segs[i].rule, segs[i].from, end))
 			printf("# at %#zx: got %#llx\n", bad, (unsigned long long)r);
 	}
@@ -368,15 +348,15 @@ test_prologue(void)
 
 	o = img_object(&im);
 	o.eh_frame = im.buf;
-	test_ok(dwarf_fde_find(&o, img_text(&im, 0), &fde) == 0 && fde.start == img_text(&im, 0) &&
+	tap_ok(dwarf_fde_find(&o, img_text(&im, 0), &fde) == 0 && fde.start == img_text(&im, 0) &&
 	    fde.cie.code_align == 1 && fde.cie.data_align == -8 && fde.cie.ra_reg == 16 &&
 	    fde.cie.fde_enc == (DWARF_PE_PCREL|DWARF_PE_SDATA4) && fde.cie.has_aug &&
 	    !fde.cie.signal, "prologue: the walk of .eh_frame finds the FDE and its CIE's fields");
-	test_ok(dwarf_fde_find(&o, img_text(&im, 0x1f), &fde) == 0 &&
+	tap_ok(dwarf_fde_find(&o, img_text(&im, 0x1f), &fde) == 0 &&
 	    dwarf_fde_find(&o, img_text(&im, 0x20), &fde) != 0 &&
 	    dwarf_fde_find(&o, img_text(&im, 0) - 1, &fde) != 0,
 	    "prologue: the walk finds its last pc, not the pcs just outside");
-	test_ok(dwarf_rule_cfa_off(s[2].rule) == 16 && dwarf_rule_rbp_off(s[2].rule) == -16 &&
+	tap_ok(dwarf_rule_cfa_off(s[2].rule) == 16 && dwarf_rule_rbp_off(s[2].rule) == -16 &&
 	    dwarf_rule_cfa_off(rule(0, -24, 0)) == -24 &&
 	    dwarf_rule_rbp_off(rule(DWARF_RULE_RBP_SAVED, 8, 32767)) == 32767,
 	    "the rule accessors undo the packing, signs included");
@@ -768,12 +748,12 @@ test_augs(void)
 	img_make(&im, build_augs, at);
 	o = img_object(&im);
 	check_fde(&im, at[0], img_text(&im, 0), 0x20, plr, 3, "\"zPLR\"");
-	test_ok(dwarf_fde_parse(&o, im.buf + at[0], &fde, &next) == 0 &&
+	tap_ok(dwarf_fde_parse(&o, im.buf + at[0], &fde, &next) == 0 &&
 	    fde.cie.fde_enc == (DWARF_PE_PCREL|DWARF_PE_SDATA4) && fde.cie.has_aug &&
 	    next == im.buf + at[1], "\"zPLR\": the encoding after P and L, the LSDA skipped");
 	check_fde(&im, at[1], img_text(&im, 0x40), 0x10, two, 2, "\"zRX\", sdata8");
 	check_fde(&im, at[2], img_text(&im, 0x80), 0x10, two, 2, "no augmentation, absptr");
-	test_ok(dwarf_cie_parse(&o, im.buf + at[3], &cie) != 0, "\"eh\" augmentation refused");
+	tap_ok(dwarf_cie_parse(&o, im.buf + at[3], &cie) != 0, "\"eh\" augmentation refused");
 	free(im.buf);
 }
 
@@ -844,8 +824,8 @@ check_hdr(const struct dwarf_object *o, const struct hdr_case *hc, const char *n
 			}
 		}
 	}
-	test_ok(bad == 0, "%s: each function's first and last pc, and those just outside", name);
-	test_ok(dwarf_fde_find(o, 0, &fde) != 0 && dwarf_fde_find(o, UINTPTR_MAX, &fde) != 0 &&
+	tap_ok(bad == 0, "%s: each function's first and last pc, and those just outside", name);
+	tap_ok(dwarf_fde_find(o, 0, &fde) != 0 && dwarf_fde_find(o, UINTPTR_MAX, &fde) != 0 &&
 	    dwarf_fde_find(o, o->lo, &fde) != 0, "%s: pcs outside every FDE", name);
 }
 
@@ -882,7 +862,7 @@ test_hdr(void)
 		o = img_object(&im);
 		o.hdr = im.buf + hc.hdr;
 		dwarf_hdr_parse(&o);
-		test_ok(o.eh_frame == im.buf && (cases[i].table ? o.table ==
+		tap_ok(o.eh_frame == im.buf && (cases[i].table ? o.table ==
 		    (const int32_t *)(im.buf + hc.hdr + 12) && o.count == HDR_FDES :
 		    o.table == NULL), "%s: the hdr decoded", cases[i].name);
 		check_hdr(&o, &hc, cases[i].name);
@@ -1043,7 +1023,7 @@ test_bad_records(void)
 		stop = bc == BAD_PAST_END || bc == BAD_SHORT || bc == BAD_DWARF64 ||
 		    bc == BAD_TERMINATOR;
 		o.eh_frame = im.buf;
-		test_ok(!parsed && (stop ? next == NULL : next == (const uint8_t *)o.hi) &&
+		tap_ok(!parsed && (stop ? next == NULL : next == (const uint8_t *)o.hi) &&
 		    dwarf_fde_find(&o, img_text(&im, 0), &fde) != 0, "%s: refused%s", names[bc],
 		    stop ? ", and the walk stops there" : "");
 		free(im.buf);
@@ -1224,14 +1204,14 @@ test_bad_hdr(void)
 				printf("# hdr %d decoded\n", i);
 		}
 	}
-	test_ok(bad == 0, "bad .eh_frame_hdrs: none decoded");
+	tap_ok(bad == 0, "bad .eh_frame_hdrs: none decoded");
 	free(im.buf);
 
 	img_make(&im, build_hdr_out, at);
 	o = img_object(&im);
 	o.hdr = im.buf + at[0];
 	dwarf_hdr_parse(&o);
-	test_ok(o.count == 3 && dwarf_fde_find(&o, img_text(&im, 0), &fde) == 0 &&
+	tap_ok(o.count == 3 && dwarf_fde_find(&o, img_text(&im, 0), &fde) == 0 &&
 	    dwarf_fde_find(&o, img_text(&im, 0x100), &fde) != 0 &&
 	    dwarf_fde_find(&o, img_text(&im, 0x200), &fde) != 0,
 	    "a table whose FDEs lie below and past the object: not followed there");
@@ -1300,7 +1280,7 @@ test_leb(void)
 		}
 		free((void *)b);
 	}
-	test_ok(bad == 0, "LEB128: values, lengths, and those past the end refused");
+	tap_ok(bad == 0, "LEB128: values, lengths, and those past the end refused");
 }
 
 /* The pointer reader, each encoding. */
@@ -1360,7 +1340,7 @@ test_ptr(void)
 			printf("# aligned: got %#lx, bad %d\n", (unsigned long)v, r.bad);
 	}
 	free((void *)b);
-	test_ok(bad == 0, "encoded pointers: each encoding, and bad ones refused");
+	tap_ok(bad == 0, "encoded pointers: each encoding, and bad ones refused");
 }
 
 int
@@ -1377,6 +1357,6 @@ main(void)
 	test_bad_records();
 	test_bad_programs();
 	test_bad_hdr();
-	printf("1..%d\n", test_count);
-	return test_failed == 0 ? 0 : 1;
+	printf("1..%d\n", tap_count);
+	return tap_failed == 0 ? 0 : 1;
 }

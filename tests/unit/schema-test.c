@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "schema.h"
+#include "tap.h"
 
 /* The most tables the page may document, and columns per table. */
 #define TEST_MAX_TABLES 32
@@ -59,26 +60,6 @@ static const struct test_table test_tables[] = {
 
 #define TEST_NTABLES (int)(sizeof test_tables / sizeof test_tables[0])
 #define TEST_NCOLUMNS (int)(sizeof test_columns / sizeof test_columns[0])
-
-/* TAP: tests run and failed. */
-static int test_count, test_failed;
-
-/* Reports the next test, passed if OK, named by FMT and what follows it. */
-static void
-test_ok(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void
-test_ok(int ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%sok %d - ", ok ? "" : "not ", ++test_count);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	if (!ok)
-		test_failed++;
-}
 
 /* Copies the first word of S (up to a blank or the end) into OUT of size CAP. */
 static void
@@ -182,7 +163,7 @@ test_columns_of(const char *t, char names[][64], char types[][64], int n)
 		    described, n);
 		ok = 0;
 	}
-	test_ok(ok, "%s has the %d columns described, in their places", t, described);
+	tap_ok(ok, "%s has the %d columns described, in their places", t, described);
 }
 
 /* Checks that section S of the page documents the N columns NAMES of table T, in order. */
@@ -194,7 +175,7 @@ test_section(const char *t, const struct test_section *s, char names[][64], int 
 	for (i = 0; i < n; i++) {
 		for (found = j = 0; j < s->ncolumns && j < TEST_MAX_COLUMNS; j++)
 			found |= strcmp(s->columns[j], names[i]) == 0;
-		test_ok(found, "heapscope-schema(5) documents %s.%s", t, names[i]);
+		tap_ok(found, "heapscope-schema(5) documents %s.%s", t, names[i]);
 		if (i >= s->ncolumns || strcmp(s->columns[i], names[i]) != 0)
 			order = 0;
 	}
@@ -205,7 +186,7 @@ test_section(const char *t, const struct test_section *s, char names[][64], int 
 			printf("# heapscope-schema(5) documents %s.%s, which does not exist\n", t,
 			    s->columns[j]);
 	}
-	test_ok(s->ncolumns <= TEST_MAX_COLUMNS && order,
+	tap_ok(s->ncolumns <= TEST_MAX_COLUMNS && order,
 	    "heapscope-schema(5) documents the columns of %s in order, and no other", t);
 }
 
@@ -220,15 +201,15 @@ main(void)
 	sqlite3 *db = NULL;
 	int i, j, n, nsections;
 
-	test_ok(sqlite3_open(":memory:", &db) == SQLITE_OK && hs_schema_create(db) == SQLITE_OK,
+	tap_ok(sqlite3_open(":memory:", &db) == SQLITE_OK && hs_schema_create(db) == SQLITE_OK,
 	    "hs_schema_create makes the tables");
 	snprintf(path, sizeof path, "%s/man/heapscope-schema.5", srcdir != NULL ? srcdir : ".");
 	nsections = test_read_page(path, sections);
-	test_ok(nsections > 0, "%s has a TABLES section", path);
+	tap_ok(nsections > 0, "%s has a TABLES section", path);
 	for (i = 0; i < TEST_NTABLES; i++) {
 		t = &test_tables[i];
 		n = test_table_info(db, t->name, names, types);
-		test_ok(n > 0, "the database has %s", t->name);
+		tap_ok(n > 0, "the database has %s", t->name);
 		if (n <= 0)
 			continue;
 		if (!t->view)
@@ -237,17 +218,17 @@ main(void)
 			if (strcmp(sections[j].name, t->name) == 0)
 				s = &sections[j];
 		}
-		test_ok(s != NULL, "heapscope-schema(5) documents %s", t->name);
+		tap_ok(s != NULL, "heapscope-schema(5) documents %s", t->name);
 		if (s != NULL)
 			test_section(t->name, s, names, n);
 	}
 	for (j = 0; j < nsections; j++) {
 		for (i = 0; i < TEST_NTABLES && strcmp(sections[j].name, test_tables[i].name); i++)
 			;
-		test_ok(i < TEST_NTABLES, "%s of heapscope-schema(5) is a table of the description",
+		tap_ok(i < TEST_NTABLES, "%s of heapscope-schema(5) is a table of the description",
 		    sections[j].name);
 	}
 	sqlite3_close(db);
-	printf("1..%d\n", test_count);
-	return test_failed != 0;
+	printf("1..%d\n", tap_count);
+	return tap_failed != 0;
 }

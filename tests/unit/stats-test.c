@@ -22,15 +22,13 @@
 #include "py.h"
 #include "stats.h"
 #include "symbols.h"
+#include "tap.h"
 
 /* Number of TAP tests. */
 #define TEST_PLAN 26
 
 /* Frames and Python frames of the case being run, freed at once by test_end. */
 static struct arena test_arena;
-/* TAP: tests run and failed. */
-static int test_count, test_failed;
-
 /* The modules of the frames. */
 static struct sym_module test_prog = { .path = "/usr/bin/prog" };
 static struct sym_module test_libz = { .path = "/usr/lib/libz.so.1" };
@@ -39,27 +37,11 @@ static struct sym_module test_libz = { .path = "/usr/lib/libz.so.1" };
 static const struct pytab_code test_code_f = { 1, "/app/a.py", "f" };
 static const struct pytab_code test_code_mod = { 2, "/app/b.py", "<module>" };
 
-/* Prints a TAP line for test OK, described by FMT. */
-static void __attribute__((format(printf, 2, 3)))
-test_ok(int ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	test_count++;
-	if (!ok)
-		test_failed++;
-	printf("%sok %d - ", ok ? "" : "not ", test_count);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-}
-
 /* Prints a TAP line comparing the text GOT with WANT, freeing GOT. */
 static void
 test_is(char *got, const char *want, const char *name)
 {
-	test_ok(strcmp(got, want) == 0, "%s", name);
+	tap_ok(strcmp(got, want) == 0, "%s", name);
 	if (strcmp(got, want) != 0)
 		printf("# got:  %s\n# want: %s\n", got, want);
 	free(got);
@@ -290,7 +272,7 @@ test_totals(void)
 	test_begin(&s, STATS_LINENO, 0);
 	test_native_sites(&s, &f);
 	free(test_report(&s, 0));
-	test_ok(s.total_bytes[0] == 950 && s.total_blocks[0] == 12 && s.groups.count == 4,
+	tap_ok(s.total_bytes[0] == 950 && s.total_blocks[0] == 12 && s.groups.count == 4,
 	    "totals: 950 B in 12 blocks, in 4 groups");
 	test_end(&s);
 }
@@ -320,7 +302,7 @@ test_cumulative(void)
 	    "cumulative by function: once per distinct key, inline levels too");
 	for (i = 0; i < s.groups.count; i++)
 		within &= s.sorted[i]->bytes[0] <= s.total_bytes[0];
-	test_ok(within && s.total_bytes[0] == 1960,
+	tap_ok(within && s.total_bytes[0] == 1960,
 	    "cumulative: no group holds more than the total");
 	test_end(&s);
 
@@ -367,7 +349,7 @@ test_diff_order(void)
 	test_is(test_report(&s, 1), "k4 0 -600 0 -6; k2 500 -400 4 -7; k1 500 +400 5 +4; "
 	    "k3 400 +400 4 +4; k5 50 +0 3 +2; k6 50 +0 2 +0; k0 10 +0 2 +0; k8 10 +0 2 +0; "
 	    "k7 10 +0 1 +0", "diff: sorted as compare_to()");
-	test_ok(s.total_bytes[0] == 1730 && s.total_bytes[1] == 1530 && s.total_blocks[1] == 23,
+	tap_ok(s.total_bytes[0] == 1730 && s.total_bytes[1] == 1530 && s.total_blocks[1] == 23,
 	    "diff: old and new totals");
 	test_end(&s);
 }
@@ -529,7 +511,7 @@ test_limit(int diff)
 		snprintf(name, sizeof name, "k%02" PRId64, ref[i][2]);
 		same &= strcmp(s.sorted[i]->key[0]->s, name) == 0;
 	}
-	test_ok(same && stats_shown(&s) == 7 && s.groups.count == n,
+	tap_ok(same && stats_shown(&s) == 7 && s.groups.count == n,
 	    "-n 7 of %zu groups for %s: the first 7 of a full sort", n, diff ? "diff" : "top");
 	test_end(&s);
 }
@@ -568,7 +550,7 @@ test_set_args(void)
 
 	stats_init(&s);
 	rc = stats_set_args(&s, &args, &cause);
-	test_ok(rc == 0 && s.by == STATS_FUNCTION && s.limit == 3 && s.all_frames && s.native &&
+	tap_ok(rc == 0 && s.by == STATS_FUNCTION && s.limit == 3 && s.all_frames && s.native &&
 	    !s.cumulative && s.nfilters == 3 && s.inclusive && s.filters[0].inclusive &&
 	    strcmp(s.filters[1].pattern, "b*") == 0 && !s.filters[1].inclusive &&
 	    strcmp(s.filters[2].pattern, "c*") == 0, "stats_set_args: each option, the filters "
@@ -580,7 +562,7 @@ test_set_args(void)
 	args.nvalues = 2;
 	stats_init(&s);
 	rc = stats_set_args(&s, &args, &cause);
-	test_ok(rc == -1 && cause != NULL && strcmp(cause, "--cumulative goes with --by lineno, "
+	tap_ok(rc == -1 && cause != NULL && strcmp(cause, "--cumulative goes with --by lineno, "
 	    "filename or function") == 0, "stats_set_args: --cumulative --by traceback");
 	free(cause);
 	stats_clear(&s);
@@ -622,7 +604,7 @@ main(void)
 	test_limit(0);
 	test_limit(1);
 	test_set_args();
-	if (test_count != TEST_PLAN)
-		printf("# planned %d tests, ran %d\n", TEST_PLAN, test_count);
-	return test_failed == 0 && test_count == TEST_PLAN ? 0 : 1;
+	if (tap_count != TEST_PLAN)
+		printf("# planned %d tests, ran %d\n", TEST_PLAN, tap_count);
+	return tap_failed == 0 && tap_count == TEST_PLAN ? 0 : 1;
 }

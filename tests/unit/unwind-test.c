@@ -39,6 +39,7 @@
 #include <libunwind.h>
 
 #include "unwind.h"
+#include "tap.h"
 
 /* Number of TAP tests. */
 #define TEST_PLAN 16
@@ -68,8 +69,6 @@ struct walk {
 
 /* The calling thread's unwind state. */
 static __thread struct unwind_thread *test_ut;
-/* TAP: tests run and failed. */
-static int test_count, test_failed;
 /* 1 to take the reference with unw_step instead of unw_backtrace. */
 static int test_ref_step;
 /* Signal handler captures made and differing, and the first that differed. */
@@ -79,32 +78,6 @@ static struct cmp sig_first_bad;
 static volatile int flusher_run;
 /* Sink for values the benchmark computes. */
 static volatile uint64_t bench_sink;
-
-/* Prints one TAP result line. */
-static void __attribute__((format(printf, 2, 3)))
-test_ok(int ok, const char *fmt, ...)
-{
-	va_list	ap;
-
-	test_count++;
-	if (!ok)
-		test_failed++;
-	printf("%sok %d - ", ok ? "" : "not ", test_count);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-}
-
-/* Prints one TAP skip line. */
-static void
-test_skip(const char *what, const char *why)
-{
-	test_count++;
-	printf("ok %d - %s # SKIP %s\n", test_count, what, why);
-	fflush(stdout);
-}
 
 /* Makes the calling thread's unwind state if it has none. */
 static void
@@ -516,24 +489,24 @@ test_dlopen(void)
 
 	if (mkdtemp(dir) == NULL || so_build(dir, "liba", 40, a, sizeof a) != 0 ||
 	    so_build(dir, "libb", 88, b, sizeof b) != 0 || (ha = dlopen(a, RTLD_NOW)) == NULL) {
-		test_skip("dlopen'd object", "cannot build a shared object with gcc");
-		test_skip("dlclose, unwind_flush, capture again", "no shared object");
-		test_skip("another object at the same place after unwind_flush", "no shared object");
+		tap_skip("dlopen'd object", "cannot build a shared object with gcc");
+		tap_skip("dlclose, unwind_flush, capture again", "no shared object");
+		tap_skip("another object at the same place after unwind_flush", "no shared object");
 		free(c);
 		return;
 	}
 	bad = so_run(ha, c, &ea);
-	test_ok(bad == 0, "dlopen'd object: %d differences", bad);
+	tap_ok(bad == 0, "dlopen'd object: %d differences", bad);
 
 	dlclose(ha);
 	unwind_flush();
 	bad = !recurse(c, 7, UNWIND_MAX_DEPTH);
 	if (bad)
 		cmp_print(c, "after dlclose");
-	test_ok(bad == 0, "dlclose, unwind_flush, capture again");
+	tap_ok(bad == 0, "dlclose, unwind_flush, capture again");
 
 	if ((hb = dlopen(b, RTLD_NOW)) == NULL) {
-		test_skip("another object at the same place after unwind_flush", "dlopen failed");
+		tap_skip("another object at the same place after unwind_flush", "dlopen failed");
 	} else {
 		unwind_flush();
 		/*
@@ -544,7 +517,7 @@ test_dlopen(void)
 		test_ref_step = 1;
 		bad = so_run(hb, c, &eb);
 		test_ref_step = 0;
-		test_ok(bad == 0, "another object (%s) after unwind_flush: %d differences",
+		tap_ok(bad == 0, "another object (%s) after unwind_flush: %d differences",
 		    ea == eb ? "same address, other frames" : "other address", bad);
 		dlclose(hb);
 		unwind_flush();
@@ -698,7 +671,7 @@ main(void)
 		if (!recurse(c, d, UNWIND_MAX_DEPTH) && bad++ == 0)
 			cmp_print(c, "recursion");
 	}
-	test_ok(bad == 0, "deep recursion, depth 0..400 and back, then 5..30 cycling: %ld "
+	tap_ok(bad == 0, "deep recursion, depth 0..400 and back, then 5..30 cycling: %ld "
 	    "differences", bad);
 
 	bad = 0;
@@ -710,7 +683,7 @@ main(void)
 		if (!recurse(c, 300 + i, UNWIND_MAX_DEPTH) && bad++ == 0)
 			cmp_print(c, "deeper than the limit");
 	}
-	test_ok(bad == 0 && c->n == UNWIND_MAX_DEPTH, "stacks deeper than MAX keep the innermost "
+	tap_ok(bad == 0 && c->n == UNWIND_MAX_DEPTH, "stacks deeper than MAX keep the innermost "
 	    "MAX frames and hash them alone");
 
 	/* Shared prefixes: the same depth through other call sites and functions. */
@@ -718,27 +691,27 @@ main(void)
 	unwind_thread_stats(test_ut, &st0);
 	bad = walk_run(&w, 20000, 40);
 	unwind_thread_stats(test_ut, &st1);
-	test_ok(bad == 0, "alternating call paths sharing prefixes: %ld of %ld captures differ "
+	tap_ok(bad == 0, "alternating call paths sharing prefixes: %ld of %ld captures differ "
 	    "(%llu reused)", bad, w.captures, (unsigned long long)(st1.reused - st0.reused));
 
 	walk_init(&w, c, 2);
 	w.vla = 1;
 	bad = walk_run(&w, 20000, 40);
-	test_ok(bad == 0, "alloca, VLAs (rbp-based CFAs) and big frames: %ld of %ld captures "
+	tap_ok(bad == 0, "alloca, VLAs (rbp-based CFAs) and big frames: %ld of %ld captures "
 	    "differ", bad, w.captures);
 
 	walk_init(&w, c, 3);
 	w.vla = 1;
 	w.jump = 1;
 	bad = walk_run(&w, 20000, 60);
-	test_ok(bad == 0, "longjmp out of deep stacks, then capture again: %ld of %ld captures "
+	tap_ok(bad == 0, "longjmp out of deep stacks, then capture again: %ld of %ld captures "
 	    "differ", bad, w.captures);
 
 	/* Hashes: the same stack gives the same hash with and without reuse. */
 	bad = 0;
 	for (i = 0; i < 100; i++)
 		bad += !hash_twice(c, 10 + i % 5);
-	test_ok(bad == 0, "equal stacks have equal hashes, reused or not");
+	tap_ok(bad == 0, "equal stacks have equal hashes, reused or not");
 
 	/* Threads, with another one flushing the cache all the while. */
 	flusher_run = 1;
@@ -752,7 +725,7 @@ main(void)
 	}
 	flusher_run = 0;
 	pthread_join(fl, NULL);
-	test_ok(total == 0, "3 threads capturing while a 4th flushes: %ld differences", total);
+	tap_ok(total == 0, "3 threads capturing while a 4th flushes: %ld differences", total);
 
 	/* Signal handlers: through the signal frame into the interrupted code. */
 	signal_install(SIGUSR1, 0);
@@ -764,7 +737,7 @@ main(void)
 	unwind_thread_stats(test_ut, &st1);
 	if (sig_bad)
 		cmp_print(&sig_first_bad, "signal handler");
-	test_ok(bad == 0 && sig_bad == 0 && sig_captures > 0 && st1.fallbacks > st0.fallbacks,
+	tap_ok(bad == 0 && sig_bad == 0 && sig_captures > 0 && st1.fallbacks > st0.fallbacks,
 	    "malloc from a signal handler: %ld of %ld captures differ, %llu by libunwind", sig_bad,
 	    sig_captures, (unsigned long long)(st1.fallbacks - st0.fallbacks));
 
@@ -780,7 +753,7 @@ main(void)
 	bad = walk_run(&w, 3000, 30);
 	if (sig_bad)
 		cmp_print(&sig_first_bad, "signal handler on sigaltstack");
-	test_ok(bad == 0 && sig_bad == 0 && sig_captures > 0, "signal handler on an alternate "
+	tap_ok(bad == 0 && sig_bad == 0 && sig_captures > 0, "signal handler on an alternate "
 	    "stack: %ld of %ld captures differ", sig_bad, sig_captures);
 
 	/* Timer signals land anywhere, also inside unwind_capture. */
@@ -800,7 +773,7 @@ main(void)
 	signal(SIGPROF, SIG_IGN);
 	if (sig_bad)
 		cmp_print(&sig_first_bad, "timer signal");
-	test_ok(bad == 0 && sig_bad == 0 && sig_captures > 0, "timer signals at random points: "
+	tap_ok(bad == 0 && sig_bad == 0 && sig_captures > 0, "timer signals at random points: "
 	    "%ld of %ld captures from the handler differ, %ld bad hashes", sig_bad, sig_captures,
 	    bad);
 
@@ -821,7 +794,7 @@ main(void)
 	status = -1;
 	if (pid > 0)
 		waitpid(pid, &status, 0);
-	test_ok(pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0, "captures in a forked "
+	tap_ok(pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0, "captures in a forked "
 	    "child");
 
 	/*
@@ -847,18 +820,18 @@ main(void)
 #ifndef NDEBUG
 	printf("# (built without -DNDEBUG: if unwind.c was too, it checks invariants as it goes)\n");
 #endif
-	test_ok(st1.captures - st0.captures > 0 && (st1.reused - st0.reused) * 10 >=
+	tap_ok(st1.captures - st0.captures > 0 && (st1.reused - st0.reused) * 10 >=
 	    (st1.captures - st0.captures) * 9, "deepstack loop reuses the previous stack: %llu of "
 	    "%llu captures", (unsigned long long)(st1.reused - st0.reused),
 	    (unsigned long long)(st1.captures - st0.captures));
-	test_ok(st1.fallbacks == st0.fallbacks, "deepstack loop never needs libunwind");
+	tap_ok(st1.fallbacks == st0.fallbacks, "deepstack loop never needs libunwind");
 
 	ss.ss_flags = SS_DISABLE;
 	sigaltstack(&ss, NULL);
 	free(ss.ss_sp);
 	unwind_thread_free(test_ut);
 	free(c);
-	if (test_count != TEST_PLAN)
-		printf("# planned %d tests, ran %d\n", TEST_PLAN, test_count);
-	return test_failed == 0 && test_count == TEST_PLAN ? 0 : 1;
+	if (tap_count != TEST_PLAN)
+		printf("# planned %d tests, ran %d\n", TEST_PLAN, tap_count);
+	return tap_failed == 0 && tap_count == TEST_PLAN ? 0 : 1;
 }
