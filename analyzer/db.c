@@ -61,6 +61,33 @@ db_prepare(struct db *db, const char *sql, char **cause)
 	return stmt;
 }
 
+/*
+ * Runs SQL on DB and calls ROW(STMT, ARG, CAUSE) for each row it yields, until ROW returns -1
+ * (having set *CAUSE).  Returns 0 when every row was read, or -1 with *CAUSE set.
+ */
+int
+db_rows(struct db *db, const char *sql, int (*row)(sqlite3_stmt *, void *, char **), void *arg,
+    char **cause)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if ((stmt = db_prepare(db, sql, cause)) == NULL)
+		return -1;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (row(stmt, arg, cause) != 0)
+			break;
+	}
+	sqlite3_finalize(stmt);
+	if (rc == SQLITE_ROW)
+		return -1;
+	if (rc != SQLITE_DONE) {
+		*cause = db_cause(db, rc);
+		return -1;
+	}
+	return 0;
+}
+
 /* Reads the integer a PRAGMA returns into *VALUE; returns 0, or -1 with *CAUSE set. */
 static int
 db_pragma(struct db *db, const char *sql, int64_t *value, char **cause)

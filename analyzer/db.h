@@ -32,6 +32,8 @@ struct db	*db_open(const char *, char **);
 void		 db_close(struct db *);
 char		*db_cause(struct db *, int);
 sqlite3_stmt	*db_prepare(struct db *, const char *, char **);
+int		 db_rows(struct db *, const char *, int (*)(sqlite3_stmt *, void *, char **),
+		     void *, char **);
 int		 db_read_begin(struct db *);
 void		 db_read_end(struct db *, int);
 int		 db_snapshot_find(struct db *, const char *, struct db_snapshot *, char **);

@@ -394,7 +394,7 @@ lost_load_sites(struct lost *l, char **cause)
 	    LOST_DEFINITELY, LOST_INDIRECTLY, LOST_POSSIBLY, l->kept);
 	if (stmt == NULL)
 		return -1;
-	rc = stats_load_rows(&l->stats, l->src, stmt, l->snap.id, cause);
+	rc = stats_load_rows(&l->stats, l->src, stmt, cause);
 	sqlite3_finalize(stmt);
 	if (rc != 0)
 		return -1;

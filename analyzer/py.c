@@ -30,8 +30,12 @@ struct pytab_tb {
 struct pytab {
 	struct pytab_code	 *codes;	/* every row of py_code, by id */
 	size_t			  ncodes;	/* entries in codes */
+	size_t			  acodes;	/* allocated */
 	struct pytab_tb		 *tbs;		/* every row of py_tracebacks: id i is tbs[i - 1] */
 	size_t			  ntbs;		/* entries in tbs */
+	size_t			  atbs;		/* allocated */
+	const char		 *path;		/* the database's, for messages (the caller's
+						   database outlives the pytab) */
 	struct py_frame		**buckets;	/* frames met so far, by code and line */
 	size_t			  nbuckets;	/* a power of two */
 	size_t			  nframes;	/* frames in buckets */
@@ -50,45 +54,49 @@ pytab_hash(int64_t code_id, int line)
 }
 
 /*
- * Reads every row of py_tracebacks of DB into T, whose codes are read.  The preload numbers them
- * 1, 2, ... and writes a caller's traceback before its callees', so a walk out through parents
- * ends; a database where that does not hold is damaged.  Returns 0, or -1 with *CAUSE set.
+ * Adds the row of py_tracebacks STMT holds to the pytab T, whose codes are read.  The preload
+ * numbers them 1, 2, ... and writes a caller's traceback before its callees', so a walk out
+ * through parents ends; a database where that does not hold is damaged.  Returns 0, or -1 with
+ * *CAUSE set.
  */
 static int
-pytab_load_tracebacks(struct pytab *t, struct db *db, char **cause)
+pytab_traceback_row(sqlite3_stmt *stmt, void *arg, char **cause)
 {
-	sqlite3_stmt *stmt;
-	size_t atbs = 0;
-	int64_t id, parent;
-	int rc;
+	struct pytab *t = arg;
+	int64_t id = sqlite3_column_int64(stmt, 0), parent = sqlite3_column_int64(stmt, 1);
 
-	if ((stmt = db_prepare(db, "SELECT id, parent, code_id, line FROM py_tracebacks"
-	    " ORDER BY id", cause)) == NULL)
-		return -1;
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		id = sqlite3_column_int64(stmt, 0);
-		parent = sqlite3_column_int64(stmt, 1);
-		if (id != (int64_t)t->ntbs + 1 || parent < 0 || parent >= id) {
-			*cause = xasprintf("%s: py_tracebacks: row %lld is out of order or has a"
-			    " bad parent", quote(db->path), (long long)id);
-			break;
-		}
-		if (t->ntbs == atbs) {
-			atbs = atbs == 0 ? 1024 : atbs * 2;
-			t->tbs = xreallocarray(t->tbs, atbs, sizeof *t->tbs);
-		}
-		t->tbs[t->ntbs].parent = parent;
-		if ((t->tbs[t->ntbs++].frame = pytab_frame(t, sqlite3_column_int64(stmt, 2),
-		    sqlite3_column_int(stmt, 3), cause)) == NULL)
-			break;
-	}
-	sqlite3_finalize(stmt);
-	if (rc == SQLITE_ROW)
-		return -1;
-	if (rc != SQLITE_DONE) {
-		*cause = db_cause(db, rc);
+	if (id != (int64_t)t->ntbs + 1 || parent < 0 || parent >= id) {
+		*cause = xasprintf("%s: py_tracebacks: row %lld is out of order or has a bad parent",
+		    quote(t->path), (long long)id);
 		return -1;
 	}
+	if (t->ntbs == t->atbs) {
+		t->atbs = t->atbs == 0 ? 1024 : t->atbs * 2;
+		t->tbs = xreallocarray(t->tbs, t->atbs, sizeof *t->tbs);
+	}
+	t->tbs[t->ntbs].parent = parent;
+	if ((t->tbs[t->ntbs++].frame = pytab_frame(t, sqlite3_column_int64(stmt, 2),
+	    sqlite3_column_int(stmt, 3), cause)) == NULL)
+		return -1;
+	return 0;
+}
+
+/* Adds the row of py_code STMT holds to the pytab T; returns 0. */
+static int
+pytab_code_row(sqlite3_stmt *stmt, void *arg, char **cause)
+{
+	struct pytab *t = arg;
+
+	(void)cause;
+	if (t->ncodes == t->acodes) {
+		t->acodes = t->acodes == 0 ? 1024 : t->acodes * 2;
+		t->codes = xreallocarray(t->codes, t->acodes, sizeof *t->codes);
+	}
+	t->codes[t->ncodes].id = sqlite3_column_int64(stmt, 0);
+	t->codes[t->ncodes].filename = arena_strdup(&t->arena,
+	    (const char *)sqlite3_column_text(stmt, 1));
+	t->codes[t->ncodes++].name = arena_strdup(&t->arena,
+	    (const char *)sqlite3_column_text(stmt, 2));
 	return 0;
 }
 
@@ -115,7 +123,6 @@ pytab_open(struct db *db, struct pytab **tab, char **cause)
 {
 	struct pytab *t;
 	sqlite3_stmt *stmt;
-	size_t acodes = 0;
 	int rc;
 
 	*tab = NULL;
@@ -133,31 +140,12 @@ pytab_open(struct db *db, struct pytab **tab, char **cause)
 	}
 
 	t = xcalloc(1, sizeof *t);
+	t->path = db->path;
 	t->nbuckets = 1024;
 	t->buckets = xcalloc(t->nbuckets, sizeof *t->buckets);
-	if ((stmt = db_prepare(db, "SELECT id, filename, name FROM py_code ORDER BY id",
-	    cause)) == NULL) {
-		pytab_close(t);
-		return -1;
-	}
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		if (t->ncodes == acodes) {
-			acodes = acodes == 0 ? 1024 : acodes * 2;
-			t->codes = xreallocarray(t->codes, acodes, sizeof *t->codes);
-		}
-		t->codes[t->ncodes].id = sqlite3_column_int64(stmt, 0);
-		t->codes[t->ncodes].filename = arena_strdup(&t->arena,
-		    (const char *)sqlite3_column_text(stmt, 1));
-		t->codes[t->ncodes++].name = arena_strdup(&t->arena,
-		    (const char *)sqlite3_column_text(stmt, 2));
-	}
-	sqlite3_finalize(stmt);
-	if (rc != SQLITE_DONE) {
-		*cause = db_cause(db, rc);
-		pytab_close(t);
-		return -1;
-	}
-	if (pytab_load_tracebacks(t, db, cause) != 0) {
+	if (db_rows(db, "SELECT id, filename, name FROM py_code ORDER BY id", pytab_code_row, t,
+	    cause) != 0 || db_rows(db, "SELECT id, parent, code_id, line FROM py_tracebacks"
+	    " ORDER BY id", pytab_traceback_row, t, cause) != 0) {
 		pytab_close(t);
 		return -1;
 	}

@@ -12,14 +12,16 @@
 
 #include "db.h"
 #include "py.h"
+#include "schema.h"
+#include "stacktab.h"
 #include "stats.h"
 #include "symbols.h"
 
 /*
- * Frames per stack the first query reads when only the key frame matters.  Stacks start at the
+ * Frames per stack a new site gets when only the key frame matters.  Stacks start at the
  * function that called malloc, so this covers allocator wrappers in libc (strdup, fopen) and
- * operator new; deeper stacks get the rest in a query of their own.  Reading all would cost
- * ten times as many rows.
+ * operator new; deeper stacks get the rest when their key frame is looked for
+ * (stats_load_rest).  All of them would make the pool ten times as large.
  */
 #define STATS_PREFETCH 4
 
@@ -35,8 +37,7 @@ stats_free(struct stats *s)
 
 	for (i = 0; i < s->nsources; i++) {
 		src = &s->sources[i];
-		sqlite3_finalize(src->rest_stmt);
-		sqlite3_finalize(src->py_stmt);
+		stacktab_close(src->stk);
 		symtab_close(src->st);
 		pytab_close(src->py);
 	}
@@ -59,7 +60,12 @@ stats_source_add(struct stats *s, struct db *db, char **cause)
 	src->first = s->nsites;
 	if ((src->st = symtab_open(db, cause)) == NULL)
 		return NULL;
+	if (stacktab_open(db, &src->stk, cause) != 0) {
+		symtab_close(src->st);
+		return NULL;
+	}
 	if (!s->native && pytab_open(db, &src->py, cause) != 0) {
+		stacktab_close(src->stk);
 		symtab_close(src->st);
 		return NULL;
 	}
@@ -122,86 +128,26 @@ stats_site_add(struct stats *s, struct stats_source *src, int64_t stack_id)
 	return s->nsites++;
 }
 
-/* Returns max(stacks.id) of SRC, about the number of its stacks; -1 with *CAUSE set on error. */
-static int64_t
-stats_table_stacks(struct stats_source *src, char **cause)
-{
-	sqlite3_stmt *stmt;
-	int64_t n = 0;
-	int rc;
-
-	if ((stmt = db_prepare(src->db, "SELECT max(id) FROM stacks", cause)) == NULL)
-		return -1;
-	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-		n = sqlite3_column_int64(stmt, 0);
-	sqlite3_finalize(stmt);
-	if (rc != SQLITE_ROW) {
-		*cause = db_cause(src->db, rc);
-		return -1;
-	}
-	return n;
-}
-
 /*
- * Reads the first frames (all of them if LIMIT is INT64_MAX) of the sites of snapshot ID of SRC
- * from index FROM on, which are in stack order and have no frames yet, skipping the stacks of
- * other sites.  Returns 0, or -1 with *CAUSE set.
+ * Appends to the pool the native frames of SITE's stack from level FROM on, at most MAX of them
+ * (UINT32_MAX: all), marking the site partial if the stack has more.  Returns 0, or -1 with
+ * *CAUSE set.
  */
 static int
-stats_load_frames(struct stats *s, struct stats_source *src, int64_t id, size_t from,
-    int64_t limit, char **cause)
+stats_site_frames(struct stats *s, struct stats_site *site, uint32_t from, uint32_t max,
+    char **cause)
 {
-	sqlite3_stmt *stmt;
-	struct stats_site *site = NULL;
-	int64_t stack_id, stacks;
-	size_t cursor = from;
-	int rc;
+	int64_t ids[HS_MAX_DEPTH];
+	uint32_t depth;
+	int n, i;
 
-	/*
-	 * Both tables are keyed so this is one merge in stack order, with no sorting.  Whole stacks
-	 * of at least half the stacks of the database are read by a scan of stack_frames alone,
-	 * which costs half the join.
-	 */
-	stacks = limit == INT64_MAX ? stats_table_stacks(src, cause) : INT64_MAX;
-	if (stacks < 0)
+	if ((n = stacktab_frames(site->src->stk, site->stack_id, from, max, ids, &depth,
+	    cause)) < 0)
 		return -1;
-	if ((int64_t)(2 * (s->nsites - from)) >= stacks) {
-		stmt = db_prepare(src->db, "SELECT stack_id, frame_id FROM stack_frames"
-		    " ORDER BY stack_id, level", cause);
-	} else if ((stmt = db_prepare(src->db, "SELECT s.stack_id, sf.frame_id"
-	    " FROM sites AS s JOIN stack_frames AS sf"
-	    " ON sf.stack_id = s.stack_id AND sf.level < ?2"
-	    " WHERE s.snapshot_id = ?1 AND s.live_blocks > 0"
-	    " ORDER BY s.stack_id, sf.level", cause)) != NULL) {
-		sqlite3_bind_int64(stmt, 1, id);
-		sqlite3_bind_int64(stmt, 2, limit);
-	}
-	if (stmt == NULL)
-		return -1;
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		stack_id = sqlite3_column_int64(stmt, 0);
-		if (site == NULL || site->stack_id != stack_id) {
-			while (cursor < s->nsites && s->sites[cursor].stack_id < stack_id)
-				cursor++;
-			site = NULL;
-			if (cursor == s->nsites || s->sites[cursor].stack_id != stack_id)
-				continue;
-			site = &s->sites[cursor];
-			assert(site->n == 0);
-			site->first = s->npool;
-			site->partial = 0;
-		}
-		if (site == NULL)
-			continue;
-		stats_pool_add(s, sqlite3_column_int64(stmt, 1), NULL);
-		if (++site->n == limit)
-			site->partial = 1;
-	}
-	sqlite3_finalize(stmt);
-	if (rc != SQLITE_DONE) {
-		*cause = db_cause(src->db, rc);
-		return -1;
-	}
+	for (i = 0; i < n; i++)
+		stats_pool_add(s, ids[i], NULL);
+	site->n += n;
+	site->partial = from + n < depth;
 	return 0;
 }
 
@@ -232,76 +178,11 @@ stats_site_py(struct stats *s, struct stats_source *src, struct stats_site *site
 }
 
 /*
- * Reads the Python frames of the sites of SRC from index FROM on, which are in stack order and
- * have none yet: by one join over the sites of snapshot ID if JOIN (stats_load_rows decides),
- * else by a query per site.  Native programs have no Python frames and pay nothing.  Returns 0,
- * or -1 with *CAUSE set.
- */
-static int
-stats_load_py(struct stats *s, struct stats_source *src, int64_t id, size_t from, int join,
-    char **cause)
-{
-	sqlite3_stmt *stmt;
-	int64_t stack_id;
-	size_t cursor = from, i;
-	int rc;
-
-	if (src->py == NULL || from == s->nsites)
-		return 0;
-	if (!join) {
-		if (src->py_stmt == NULL && (src->py_stmt = db_prepare(src->db,
-		    "SELECT py_traceback FROM stacks WHERE id = ?1", cause)) == NULL)
-			return -1;
-		stmt = src->py_stmt;
-		for (i = from; i < s->nsites; i++) {
-			sqlite3_bind_int64(stmt, 1, s->sites[i].stack_id);
-			if ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-				rc = stats_site_py(s, src, &s->sites[i],
-				    sqlite3_column_int64(stmt, 0), cause) != 0 ? -1 : SQLITE_DONE;
-			sqlite3_reset(stmt);
-			if (rc == -1)
-				return -1;
-			if (rc != SQLITE_DONE) {
-				*cause = db_cause(src->db, rc);
-				return -1;
-			}
-		}
-		return 0;
-	}
-
-	/* Keyed like stats_load_frames' join: one merge in stack order. */
-	if ((stmt = db_prepare(src->db, "SELECT s.stack_id, k.py_traceback FROM sites AS s"
-	    " JOIN stacks AS k ON k.id = s.stack_id WHERE s.snapshot_id = ?1"
-	    " AND s.live_blocks > 0 AND k.py_traceback IS NOT NULL ORDER BY s.stack_id",
-	    cause)) == NULL)
-		return -1;
-	sqlite3_bind_int64(stmt, 1, id);
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		stack_id = sqlite3_column_int64(stmt, 0);
-		while (cursor < s->nsites && s->sites[cursor].stack_id < stack_id)
-			cursor++;
-		if (cursor == s->nsites || s->sites[cursor].stack_id != stack_id)
-			continue;
-		assert(s->sites[cursor].npy == 0);
-		if (stats_site_py(s, src, &s->sites[cursor], sqlite3_column_int64(stmt, 1),
-		    cause) != 0) {
-			sqlite3_finalize(stmt);
-			return -1;
-		}
-	}
-	sqlite3_finalize(stmt);
-	if (rc != SQLITE_DONE) {
-		*cause = db_cause(src->db, rc);
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * Reads the sites of snapshot ID of SRC with live blocks, as side SIDE.  A stack the source
- * already has from an earlier snapshot gets the numbers of this side; a new one is added with
- * the first frames of its stack (all of them if the report needs whole stacks).  Returns 0, or
- * -1 with *CAUSE set.
+ * Reads the sites of snapshot ID of SRC with live blocks, as side SIDE: each site's row of the
+ * latest snapshot up to ID (a snapshot has rows for the sites that changed since the one
+ * before).  A stack the source already has from an earlier snapshot gets the numbers of this
+ * side; a new one is added with the first frames of its stack (all of them if the report needs
+ * whole stacks).  Returns 0, or -1 with *CAUSE set.
  */
 int
 stats_load(struct stats *s, struct stats_source *src, int64_t id, unsigned int side,
@@ -311,35 +192,36 @@ stats_load(struct stats *s, struct stats_source *src, int64_t id, unsigned int s
 	int rc;
 
 	assert(side < STATS_SIDES);
-	stmt = db_prepare(src->db, "SELECT stack_id, ?2, live_bytes, live_blocks FROM sites"
-	    " WHERE snapshot_id = ?1 AND live_blocks > 0 ORDER BY stack_id", cause);
+	stmt = db_prepare(src->db, "SELECT stack_id, ?2, live_bytes, live_blocks FROM"
+	    " (SELECT stack_id, max(snapshot_id), live_bytes, live_blocks FROM sites"
+	    " WHERE snapshot_id <= ?1 GROUP BY stack_id) WHERE live_blocks > 0 ORDER BY stack_id",
+	    cause);
 	if (stmt == NULL)
 		return -1;
 	sqlite3_bind_int64(stmt, 1, id);
 	sqlite3_bind_int(stmt, 2, (int)side);
-	rc = stats_load_rows(s, src, stmt, id, cause);
+	rc = stats_load_rows(s, src, stmt, cause);
 	sqlite3_finalize(stmt);
 	return rc;
 }
 
 /*
  * Reads the sites STMT yields into SRC: rows of stack_id, side, bytes and blocks, in stack order
- * (a stack may have a row per side).  Every stack must have live blocks at snapshot ID, whose
- * sites table then names the stacks whose frames to read in one join: stats_load reads the
- * snapshot's sites themselves, leaks sums the snapshot's leaked blocks per stack and kind.  A
- * stack the source already has from an earlier load gets the numbers of the rows; a new one is
- * added with the first frames of its stack (all of them if the report needs whole stacks) and
- * its Python frames.  Steps STMT to its end, which the caller finalizes.  Returns 0, or -1 with *CAUSE set.
+ * (a stack may have a row per side): stats_load reads a snapshot's sites, leaks sums the
+ * snapshot's leaked blocks per stack and kind.  A stack the source already has from an earlier
+ * load gets the numbers of the rows; a new one is added with the first frames of its stack (all
+ * of them if the report needs whole stacks) and its Python frames.  Steps STMT to its end, which
+ * the caller finalizes.  Returns 0, or -1 with *CAUSE set.
  */
 int
-stats_load_rows(struct stats *s, struct stats_source *src, sqlite3_stmt *stmt, int64_t id,
-    char **cause)
+stats_load_rows(struct stats *s, struct stats_source *src, sqlite3_stmt *stmt, char **cause)
 {
 	struct stats_site *site;
 	int64_t stack_id, side;
 	size_t cursor = src->first, sorted_end = src->first + src->nsorted, from = s->nsites;
-	size_t nload = 0, si = SIZE_MAX;
-	int rc, join;
+	size_t si = SIZE_MAX, i;
+	uint32_t limit = stats_whole_stacks(s) ? UINT32_MAX : STATS_PREFETCH;
+	int rc;
 
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		stack_id = sqlite3_column_int64(stmt, 0);
@@ -354,10 +236,9 @@ stats_load_rows(struct stats *s, struct stats_source *src, sqlite3_stmt *stmt, i
 				si = cursor;
 			else {
 				si = stats_site_add(s, src, stack_id);
-				/* No frames yet: stats_load_frames or stats_load_rest reads them. */
-				s->sites[si].partial = 1;
+				if (stats_site_frames(s, &s->sites[si], 0, limit, cause) != 0)
+					return -1;
 			}
-			nload++;
 		}
 		site = &s->sites[si];
 		site->bytes[side] += sqlite3_column_int64(stmt, 2);
@@ -369,20 +250,13 @@ stats_load_rows(struct stats *s, struct stats_source *src, sqlite3_stmt *stmt, i
 	}
 	if (src->loads++ == 0)
 		src->nsorted = src->nsites;
-
-	/*
-	 * The new stacks' frames: by one join over the snapshot's stacks if they are many, else
-	 * one query each (the native ones when stats_place needs them).  A join costs about half
-	 * a query per site of the snapshot; the second snapshot of a diff usually adds few stacks.
-	 */
-	join = 2 * (s->nsites - from) >= nload;
 	/* The Python frames, all of them: they are few (process.py_depth at most). */
-	if (stats_load_py(s, src, id, from, join, cause) != 0)
-		return -1;
-	if (s->nsites == from || !join)
-		return 0;
-	return stats_load_frames(s, src, id, from,
-	    stats_whole_stacks(s) ? INT64_MAX : STATS_PREFETCH, cause);
+	for (i = from; src->py != NULL && i < s->nsites; i++) {
+		if (stats_site_py(s, src, &s->sites[i],
+		    stacktab_py_traceback(src->stk, s->sites[i].stack_id), cause) != 0)
+			return -1;
+	}
+	return 0;
 }
 
 /*
@@ -392,33 +266,14 @@ stats_load_rows(struct stats *s, struct stats_source *src, sqlite3_stmt *stmt, i
 static int
 stats_load_rest(struct stats *s, struct stats_site *site, char **cause)
 {
-	struct stats_source *src = site->src;
-	sqlite3_stmt *stmt;
 	size_t first = s->npool;
-	uint32_t i;
-	int rc;
+	uint32_t i, n = site->n;
 
 	assert(site->partial);
-	if (src->rest_stmt == NULL && (src->rest_stmt = db_prepare(src->db, "SELECT frame_id"
-	    " FROM stack_frames WHERE stack_id = ?1 AND level >= ?2 ORDER BY level",
-	    cause)) == NULL)
-		return -1;
-	stmt = src->rest_stmt;
-	for (i = 0; i < site->n; i++)
+	for (i = 0; i < n; i++)
 		stats_pool_add(s, s->pool[site->first + i].id, s->pool[site->first + i].frame);
-	sqlite3_bind_int64(stmt, 1, site->stack_id);
-	sqlite3_bind_int64(stmt, 2, site->n);
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-		stats_pool_add(s, sqlite3_column_int64(stmt, 0), NULL);
-	sqlite3_reset(stmt);
-	if (rc != SQLITE_DONE) {
-		*cause = db_cause(src->db, rc);
-		return -1;
-	}
 	site->first = first;
-	site->n = s->npool - first;
-	site->partial = 0;
-	return 0;
+	return stats_site_frames(s, site, n, UINT32_MAX, cause);
 }
 
 /* Appends F to the growing array *LIST of *N entries, *ALLOC allocated. */

@@ -72,10 +72,9 @@ struct stats_source {
 	size_t		 nsites;	/* its sites are sites[first .. first + nsites - 1] */
 	size_t		 nsorted;	/* the first nsorted of them are in stack order */
 	int		 loads;		/* snapshots loaded from it so far */
-	sqlite3_stmt	*rest_stmt;	/* reads the frames of a stack from a level on */
+	struct stacktab	*stk;		/* its stacks */
 	struct pytab	*py;		/* its Python frames; NULL if it has none or the
 					   report is --native */
-	sqlite3_stmt	*py_stmt;	/* reads the Python frames of a stack */
 };
 
 /*
@@ -187,7 +186,7 @@ void		 stats_clear(struct stats *);
 int		 stats_set_args(struct stats *, const struct args *, char **);
 struct stats_source *stats_source_add(struct stats *, struct db *, char **);
 int		 stats_load(struct stats *, struct stats_source *, int64_t, unsigned int, char **);
-int		 stats_load_rows(struct stats *, struct stats_source *, sqlite3_stmt *, int64_t,
+int		 stats_load_rows(struct stats *, struct stats_source *, sqlite3_stmt *,
 		    char **);
 int		 stats_compute(struct stats *, char **);
 int		 stats_place_sites(struct stats *, char **);

@@ -11,7 +11,9 @@
  * between, HS_COLUMN(table, column, declaration) gives each of its columns in order, declared as
  * in CREATE TABLE: its type (INTEGER, REAL or TEXT), then its constraints if it has any.  The
  * table is named again so that the column's position can be named HS_COL(table, column).
- * HS_VIEW(view, select) is a view and the query that defines it.
+ * HS_VIEW(view, select) is a view and the query that defines it, and HS_INDEX(index, table,
+ * columns) an index of a table; an includer that has no use for an index leaves HS_INDEX
+ * undefined.
  *
  * Order matters: a column's position is its cid in PRAGMA table_info and its place in an INSERT
  * without a column list, which is how the preload writes its rows.  So a column is only ever
@@ -21,6 +23,10 @@
  * read back negative, which x86-64 user space never has).  Times are seconds: `time` columns are
  * Unix time, `elapsed` columns count from the start of tracing.
  */
+
+#ifndef HS_INDEX
+#define HS_INDEX(i, t, cols)
+#endif
 
 /* One row: the traced process. */
 HS_TABLE(process)
@@ -80,15 +86,34 @@ HS_COLUMN(stacks, py_depth, "INTEGER NOT NULL")		/* Python frames in py_frames, 
 							   process.py_depth */
 HS_COLUMN(stacks, py_traceback, "INTEGER")		/* its Python traceback (py_tracebacks.id
 							   of the most recent call), NULL if none */
+HS_COLUMN(stacks, node, "INTEGER REFERENCES stack_nodes(id)") /* its innermost chunk of frames,
+							   NULL when depth is 0 */
 HS_END(stacks, "", "")
 
-/* The frames of each stack. */
-HS_TABLE(stack_frames)
-HS_COLUMN(stack_frames, stack_id, "INTEGER NOT NULL REFERENCES stacks(id)")
-HS_COLUMN(stack_frames, level, "INTEGER NOT NULL")	/* 0 = innermost: the function that
-							   called malloc */
-HS_COLUMN(stack_frames, frame_id, "INTEGER NOT NULL REFERENCES frames(id)")
-HS_END(stack_frames, "PRIMARY KEY (stack_id, level)", "WITHOUT ROWID")
+/*
+ * The frames of the stacks as a tree of chunks: counted from its outermost frame, a stack's
+ * frames go HS_STACK_CHUNK to a chunk, and a chunk is a row that points at the chunk of the
+ * frames outside it, so that the outer frames two stacks share are stored once.
+ */
+HS_TABLE(stack_nodes)
+HS_COLUMN(stack_nodes, id, "INTEGER PRIMARY KEY")
+HS_COLUMN(stack_nodes, parent, "INTEGER REFERENCES stack_nodes(id)") /* the chunk outside it,
+							   NULL for a stack's outermost */
+HS_COLUMN(stack_nodes, frames, "TEXT NOT NULL")		/* JSON array of frames.id, the outermost
+							   first: HS_STACK_CHUNK of them, fewer
+							   in a stack's innermost chunk */
+HS_END(stack_nodes, "", "")
+
+/* The frames of each stack: columns stack_id, level (0 = innermost) and frame_id. */
+HS_VIEW(stack_frames,
+    "WITH RECURSIVE w(stack_id, depth, node, chunk) AS ("
+    "  SELECT id, depth, node, (depth - 1) / " HS_STACK_CHUNK_SQL " FROM stacks"
+    "  WHERE node IS NOT NULL"
+    "  UNION ALL SELECT w.stack_id, w.depth, n.parent, w.chunk - 1 FROM w"
+    "  JOIN stack_nodes AS n ON n.id = w.node WHERE n.parent IS NOT NULL)"
+    " SELECT w.stack_id AS stack_id,"
+    "  w.depth - 1 - " HS_STACK_CHUNK_SQL " * w.chunk - j.key AS level, j.value AS frame_id"
+    " FROM w JOIN stack_nodes AS n ON n.id = w.node, json_each(n.frames) AS j")
 
 /* Python code objects seen in Python tracebacks. */
 HS_TABLE(py_code)
@@ -152,7 +177,11 @@ HS_COLUMN(snapshots, scanned, "INTEGER NOT NULL")	/* 1 when a reachability scan 
 							   the blocks */
 HS_END(snapshots, "", "")
 
-/* Per allocation site and snapshot: live counts and lifetime statistics so far. */
+/*
+ * Per allocation site and snapshot at which the site's counters changed: its live counts and
+ * lifetime statistics then.  A site's state at snapshot N is its row of the latest snapshot up
+ * to N (site_states).
+ */
 HS_TABLE(sites)
 HS_COLUMN(sites, snapshot_id, "INTEGER NOT NULL REFERENCES snapshots(id)")
 HS_COLUMN(sites, stack_id, "INTEGER NOT NULL REFERENCES stacks(id)")
@@ -170,6 +199,16 @@ HS_COLUMN(sites, temporaries, "INTEGER NOT NULL")	/* frees that came before the 
 HS_COLUMN(sites, lifetimes, "TEXT NOT NULL")		/* JSON object: floor(log2(lifetime in
 							   ns)) -> frees */
 HS_END(sites, "PRIMARY KEY (snapshot_id, stack_id)", "WITHOUT ROWID")
+HS_INDEX(sites_by_stack, sites, "stack_id, snapshot_id")
+
+/* Every site's state at every snapshot: the columns of sites, from its latest row up to it. */
+HS_VIEW(site_states,
+    "SELECT n.id AS snapshot_id, s.stack_id AS stack_id, s.live_bytes AS live_bytes,"
+    "  s.live_blocks AS live_blocks, s.allocs AS allocs, s.frees AS frees,"
+    "  s.alloc_bytes AS alloc_bytes, s.temporaries AS temporaries, s.lifetimes AS lifetimes"
+    " FROM snapshots AS n JOIN sites AS s ON s.snapshot_id <= n.id"
+    " WHERE NOT EXISTS (SELECT 1 FROM sites AS l WHERE l.stack_id = s.stack_id"
+    "  AND l.snapshot_id > s.snapshot_id AND l.snapshot_id <= n.id)")
 
 /* Every live heap block at a full snapshot (api, signal, exit triggers). */
 HS_TABLE(blocks)
@@ -247,3 +286,4 @@ HS_END(symbols, "PRIMARY KEY (frame_id, inline_level)", "WITHOUT ROWID")
 #undef HS_COLUMN
 #undef HS_END
 #undef HS_VIEW
+#undef HS_INDEX

@@ -1,5 +1,5 @@
 /*
- * The SQL that creates the tables and the view of schema-tables.h, which the preload runs once,
+ * The SQL that creates the tables, views and indexes of schema-tables.h, which the preload runs once,
  * on the new, empty file.  A table's columns in the list make one string literal, ", name
  * declaration" for each; the list has no way to leave the first comma out, so the statement is
  * written around them at run time, into a buffer long enough by construction (schema_statement).
@@ -50,6 +50,10 @@ hs_schema_create(sqlite3 *db)
 #define HS_VIEW(v, select)						\
 	if (rc == SQLITE_OK)						\
 		rc = sqlite3_exec(db, "CREATE VIEW " #v " AS " select, NULL, NULL, NULL);
+#define HS_INDEX(i, t, cols)						\
+	if (rc == SQLITE_OK)						\
+		rc = sqlite3_exec(db, "CREATE INDEX " #i " ON " #t " (" cols ")", NULL, NULL, \
+		    NULL);
 #include "schema-tables.h"
 	return rc;
 }

@@ -9,13 +9,17 @@
 #define HS_SCHEMA_H
 
 /* The value of PRAGMA user_version in every database of this format. */
-#define HS_SCHEMA_VERSION 5
+#define HS_SCHEMA_VERSION 6
 
 /* The application_id a heapscope database carries ("HpSc"), so file(1) and we can recognise it. */
 #define HS_APPLICATION_ID 0x48705363
 
 /* The most frames a stack may keep (HEAPSCOPE_DEPTH, heapscope run --depth). */
 #define HS_MAX_DEPTH 256
+
+/* Frames to a chunk of stack_nodes (and the same in SQL text). */
+#define HS_STACK_CHUNK 8
+#define HS_STACK_CHUNK_SQL "8"
 
 /* The snapshot triggers, as stored in snapshots.trigger. */
 #define HS_TRIGGER_API "api"

@@ -174,7 +174,15 @@ struct site_counts {
 	uint64_t freed_bytes;	/* bytes freed */
 	uint64_t temporaries;	/* frees before the thread's next allocation */
 	uint64_t hist[HS_HIST];	/* lifetimes of the frees, log2 ns buckets */
+	uint32_t gen;		/* site_gen when they last changed, 0 if never */
 };
+
+/*
+ * The generation of the site counters: a change of counters stores site_gen in their gen, and
+ * a snapshot, under the world lock, takes the counters whose gen is above that of the last
+ * snapshot written, then moves site_gen on (snapshot.c).
+ */
+extern _Atomic uint32_t site_gen;
 
 /*
  * What a thread's previous Python capture found at each of its first levels: the code object
@@ -328,12 +336,21 @@ uint32_t py_code_count(void);
 const struct py_code *py_code_get(uint32_t id);
 int py_line(const struct py_code *, uint32_t offset);
 
-/* stacks.c: deduplicated stacks. */
+/* stacks.c: deduplicated stacks, their native frames in a tree of chunks (stack_nodes). */
+struct stack_info {
+	int depth;		/* native frames */
+	int domain;		/* PY_RAW, PY_MEM, PY_OBJ or PY_NONE */
+	uint32_t node;		/* the node of its innermost HS_STACK_CHUNK frames, 0 if depth 0 */
+	uintptr_t innermost;	/* its innermost frame, 0 if depth 0 */
+	int npy;		/* Python frames */
+	const uintptr_t *py;	/* them, the most recent first (python.c's words) */
+};
 uint32_t stack_intern(struct thread *, const uintptr_t *pcs, int n, uint64_t hash);
 uint32_t stack_count(void);
-const uintptr_t *stack_get(uint32_t id, int *depth);
+void stack_info(uint32_t id, struct stack_info *);
 int stack_domain(uint32_t id);	/* PY_RAW, PY_MEM, PY_OBJ or PY_NONE */
-int stack_split(const uintptr_t *pcs, int depth, int *domain);
+uint32_t stack_node_count(void);
+const uintptr_t *stack_node_get(uint32_t id, uint32_t *parent, int *n);
 void stack_atfork_prepare(void);
 void stack_atfork_parent(void);
 void stack_atfork_child(void);
@@ -424,7 +441,13 @@ struct snap_data {
 	double elapsed;			/* seconds since tracing began */
 	uint64_t now;			/* clock_ticks() under the world lock */
 	uint32_t nstacks;		/* stack ids 1..nstacks exist */
-	struct site_counts *sites;	/* sites[id]: counters summed over threads */
+	uint32_t gen;			/* site_gen it was taken at */
+	struct snap_site {
+		uint32_t stack;		/* the site */
+		struct site_counts c;	/* its counters, summed over threads */
+	} *sites;			/* the sites whose counters changed since the last snapshot
+					   written, in stack order */
+	size_t nsites;			/* entries in sites */
 	struct block *blocks;		/* live blocks in address order, if full */
 	size_t nblocks;			/* entries in blocks */
 	size_t nblocks_cap;		/* entries mapped for blocks */
@@ -436,10 +459,11 @@ struct snap_data {
 	size_t nmaps;			/* entries in maps */
 	pid_t *tids;			/* tids[id]: kernel tid of thread number id */
 	uint32_t nthreads;		/* thread numbers 1..nthreads exist */
-	uint64_t live_bytes;		/* == sum of sites' alloc_bytes - freed_bytes */
-	uint64_t live_blocks;		/* == sum of sites' allocs - frees == nblocks if full */
-	uint64_t total_allocs;		/* sum of sites' allocs */
-	uint64_t total_frees;		/* sum of sites' frees */
+	/* Sums over every site, changed or not: */
+	uint64_t live_bytes;		/* == sum of alloc_bytes - freed_bytes */
+	uint64_t live_blocks;		/* == sum of allocs - frees == nblocks if full */
+	uint64_t total_allocs;		/* sum of allocs */
+	uint64_t total_frees;		/* sum of frees */
 };
 int snap_take(const char *trigger, const char *label, int full);
 void snap_init(void);

@@ -40,6 +40,7 @@ record_death(struct thread *t, const struct block *b, uint64_t now)
 	}
 	c->frees++;
 	c->freed_bytes += b->size;
+	c->gen = atomic_load_explicit(&site_gen, memory_order_relaxed);
 	c->hist[record_bucket(b->birth, now)]++;
 	if (t->last_alloc == b->addr)
 		c->temporaries++;
@@ -83,6 +84,7 @@ record_birth(struct thread *t, const struct block *b, const struct block *old)
 	else if (table_insert(sh, b, &cause) == 0) {
 		c->allocs++;
 		c->alloc_bytes += b->size;
+		c->gen = atomic_load_explicit(&site_gen, memory_order_relaxed);
 	}
 	table_unlock(sh);
 	if (cause != NULL)

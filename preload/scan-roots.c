@@ -630,19 +630,19 @@ scan_in_loader(uintptr_t pc)
 int
 scan_loader_roots(const struct snap_data *d)
 {
-	const uintptr_t *pcs;
+	struct stack_info si;
 	uint8_t *mine;
 	uint32_t id;
 	size_t i;
-	int depth, any = 0;
+	int any = 0;
 
 	if (scan_nloader == 0)
 		return 0;
 	if ((mine = scan_array((size_t)d->nstacks + 1, 1)) == NULL)
 		return -1;
 	for (id = 1; id <= d->nstacks; id++) {
-		pcs = stack_get(id, &depth);
-		if (depth > 0 && scan_in_loader(pcs[0]))
+		stack_info(id, &si);
+		if (si.depth > 0 && scan_in_loader(si.innermost))
 			any = mine[id] = 1;
 	}
 	for (i = 0; any && i < graph.n; i++) {

@@ -39,23 +39,105 @@ static sem_t snap_done;			/* posted by the writer when an exit request is served
 static atomic_int snap_exit_wanted;	/* 1 when a fatal signal asked for the exit snapshot */
 static int snap_writer_running;	/* 1 while the writer thread exists in this process */
 static atomic_int snap_busy_warned;	/* 1 once a locked database made us skip a snapshot */
+static uint32_t snap_written_gen;	/* site_gen of the last snapshot written, 0 for none */
 static _Atomic pid_t snap_writer_tid;	/* kernel tid of the writer thread, 0 if none: the leak
 					   scan neither stops nor scans it */
 
 #define SNAP_FATAL_WAIT 5	/* seconds a fatal signal waits for the exit snapshot */
 
-/* Adds the site counters of T into the per-stack sums of the snapshot ARG. */
+/*
+ * The sites that changed since the last snapshot written, being found (snap_changes): a bit per
+ * stack id, and for each word of bits the number of bits set in the words before it, so that a
+ * changed site's place in snap_data.sites is the rank of its bit.
+ */
+struct snap_changes {
+	struct snap_data *d;		/* the snapshot */
+	uint64_t *bits;			/* bit id: stack id changed */
+	uint32_t *rank;			/* rank[w]: bits set in bits[0..w) */
+	size_t nwords;			/* words in bits and rank */
+};
+
+/* Returns the place of changed stack ID in the snapshot's sites. */
+static inline size_t
+snap_rank(const struct snap_changes *x, uint32_t id)
+{
+	uint64_t below = (1ull << (id % 64)) - 1;
+
+	return x->rank[id / 64] + __builtin_popcountll(x->bits[id / 64] & below);
+}
+
+/* Marks the sites whose counters in thread T changed, and adds all of them to the totals. */
+static void
+snap_mark(struct thread *t, void *arg)
+{
+	struct snap_changes *x = arg;
+	struct snap_data *d = x->d;
+	const struct site_counts *c;
+	uint32_t i, id;
+
+	for (i = 0; i < t->site_cap; i++) {
+		if ((id = t->site_slots[i].stack) == 0 || id > d->nstacks)
+			continue;
+		c = &t->site_vals[t->site_slots[i].index];
+		d->total_allocs += c->allocs;
+		d->total_frees += c->frees;
+		d->live_blocks += c->allocs - c->frees;
+		d->live_bytes += c->alloc_bytes - c->freed_bytes;
+		if (c->gen > snap_written_gen)
+			x->bits[id / 64] |= 1ull << (id % 64);
+	}
+}
+
+/* Adds thread T's counters of the changed sites into the snapshot's. */
 static void
 snap_sum(struct thread *t, void *arg)
 {
-	struct snap_data *d = arg;
-	uint32_t i;
+	struct snap_changes *x = arg;
+	uint32_t i, id;
 
 	for (i = 0; i < t->site_cap; i++) {
-		if (t->site_slots[i].stack != 0 && t->site_slots[i].stack <= d->nstacks)
-			site_counts_add(&d->sites[t->site_slots[i].stack],
+		id = t->site_slots[i].stack;
+		if (id != 0 && id <= x->d->nstacks && (x->bits[id / 64] >> (id % 64) & 1))
+			site_counts_add(&x->d->sites[snap_rank(x, id)].c,
 			    &t->site_vals[t->site_slots[i].index]);
 	}
+}
+
+/*
+ * Fills D's totals, and D->sites with the sites whose counters changed since the last snapshot
+ * written, summed over threads; the caller holds the world lock.  Returns 0, or -1 if out of
+ * memory.
+ */
+static int
+snap_changes(struct snap_data *d)
+{
+	struct snap_changes x = { d, NULL, NULL, ((size_t)d->nstacks + 64) / 64 };
+	size_t w, k, n = 0;
+	int rc = -1;
+
+	assert(table_world_held());
+	x.bits = mem_map(x.nwords * sizeof *x.bits);
+	x.rank = mem_map(x.nwords * sizeof *x.rank);
+	if (x.bits == NULL || x.rank == NULL)
+		goto out;
+	thread_foreach(snap_mark, &x);
+	for (w = 0; w < x.nwords; w++) {
+		x.rank[w] = n;
+		n += __builtin_popcountll(x.bits[w]);
+	}
+	if (n > 0 && (d->sites = mem_map(n * sizeof *d->sites)) == NULL)
+		goto out;
+	d->nsites = n;
+	for (w = k = 0; w < x.nwords; w++) {
+		for (uint64_t b = x.bits[w]; b != 0; b &= b - 1)
+			d->sites[k++].stack = w * 64 + __builtin_ctzll(b);
+	}
+	thread_foreach(snap_sum, &x);
+	rc = 0;
+out:
+	mem_unmap(x.bits, x.nwords * sizeof *x.bits);
+	mem_unmap(x.rank, x.nwords * sizeof *x.rank);
+	return rc;
 }
 
 #ifndef NDEBUG
@@ -71,7 +153,7 @@ snap_held(void)
 static void
 snap_release(struct snap_data *d)
 {
-	mem_unmap(d->sites, ((size_t)d->nstacks + 1) * sizeof *d->sites);
+	mem_unmap(d->sites, d->nsites * sizeof *d->sites);
 	mem_unmap(d->blocks, d->nblocks_cap * sizeof *d->blocks);
 	mem_unmap(d->maps, d->nmaps * sizeof *d->maps);
 	mem_unmap(d->tids, ((size_t)d->nthreads + 1) * sizeof *d->tids);
@@ -93,20 +175,22 @@ snap_collect(struct snap_data *d, int scan, char **cause)
 	d->now = clock_ticks();
 	d->nstacks = stack_count();
 	d->nthreads = thread_count;
-	d->sites = mem_map(((size_t)d->nstacks + 1) * sizeof *d->sites);
+	d->gen = atomic_load(&site_gen);
 	d->tids = mem_map(((size_t)d->nthreads + 1) * sizeof *d->tids);
 	if (d->full) {
 		d->nblocks_cap = table_count();
 		if (d->nblocks_cap != 0)
 			d->blocks = mem_map(d->nblocks_cap * sizeof *d->blocks);
 	}
-	if (d->sites == NULL || d->tids == NULL || (d->nblocks_cap != 0 && d->blocks == NULL)) {
+	if (d->tids == NULL || (d->nblocks_cap != 0 && d->blocks == NULL) ||
+	    snap_changes(d) != 0) {
 		table_unlock_all();
 		pthread_mutex_unlock(&thread_registry_lock);
 		*cause = "out of memory for a snapshot";
 		return -1;
 	}
-	thread_foreach(snap_sum, d);
+	/* Counters that change from now on are the next snapshot's. */
+	atomic_store(&site_gen, d->gen + 1);
 	for (i = 1; i <= d->nthreads; i++)
 		d->tids[i] = thread_tid(i);
 	if (d->full)
@@ -122,12 +206,6 @@ snap_collect(struct snap_data *d, int scan, char **cause)
 	if (n == (size_t)-1)
 		return -1;
 
-	for (i = 1; i <= d->nstacks; i++) {
-		d->total_allocs += d->sites[i].allocs;
-		d->total_frees += d->sites[i].frees;
-		d->live_blocks += d->sites[i].allocs - d->sites[i].frees;
-		d->live_bytes += d->sites[i].alloc_bytes - d->sites[i].freed_bytes;
-	}
 	if (d->full && !scan && scan_sort(d->blocks, d->nblocks) != 0) {
 		*cause = "out of memory for a snapshot";
 		return -1;
@@ -164,7 +242,8 @@ snap_take_above(const char *trigger, const char *label, int full, uintptr_t stac
 	scan = full && hs_cfg.leaks && scan_prepare() == 0;
 	if (snap_collect(&d, scan, &cause) == 0) {
 		d.elapsed = clock_ticks_to_sec(d.now - hs_start_ticks);
-		id = store_write(&d, &cause);
+		if ((id = store_write(&d, &cause)) > 0)
+			snap_written_gen = d.gen;
 	}
 	snap_release(&d);
 	if (id == -2 && !atomic_exchange(&snap_busy_warned, 1))
@@ -380,6 +459,7 @@ snap_child(void)
 	scan_atfork_child();
 	thread_atfork_child();
 	store_atfork_child();
+	snap_written_gen = 0;	/* the child's database starts empty */
 	sem_init(&snap_wake, 0, 0);
 	sem_init(&snap_done, 0, 0);
 	atomic_store(&snap_exit_wanted, 0);

@@ -2,12 +2,21 @@
  * The stack table: every distinct allocation stack, stored once and numbered from 1.  A stack id
  * is also the id of its allocation site.
  *
- * Records (hash, id, depth, pcs) are appended to 1 MiB chunks and never move or die.  Two
- * indexes point at them:
- *	by id:   chunk_of[id >> 12][id & 4095], filled before stacks_n publishes the id;
- *	by hash: an open-addressing table of record pointers (linear probing, at most half full),
- *	         read without a lock; inserts and growth happen under stack_lock, and a grown
- *	         table replaces the old one, which stays mapped for readers still inside it.
+ * A stack is a record (hash, id, its native depth, domain and Python frames) whose native frames
+ * lie in a tree of chunks shared by all stacks: counted from the outermost frame, a stack's frames
+ * go HS_STACK_CHUNK to a chunk, and a chunk (a node) holds its pcs, the outermost first, and
+ * points at the chunk outside it.  Stacks that share their outer frames (most do: they start in
+ * the same main loop) share those nodes, which the database stores the same way (stack_nodes),
+ * each node a row with the same id.  The record points at its innermost node.
+ *
+ * Records and nodes are appended to 1 MiB chunks of memory and never move or die.  Indexes:
+ *	records by id:  rec_of[id >> 12][id & 4095], filled before stacks_n publishes the id;
+ *	nodes by id:    node_of[id >> 12][id & 4095], filled before nodes_n publishes the id;
+ *	records by hash: an open-addressing table of record pointers (linear probing, at most half
+ *	         full), read without a lock; inserts and growth happen under stack_lock, and a grown
+ *	         table replaces the old one, which stays mapped for readers still inside it;
+ *	nodes by content: the same kind of table of node ids, used under stack_lock only.
+ * A node is complete before the stack that first uses it is published, and never changes.
  * In front of both, each thread keeps a small direct-mapped cache of the ids it used last,
  * keyed by hash.
  */
@@ -18,15 +27,29 @@
 #include "internal.h"
 
 struct stack_rec {
-	uint64_t hash;		/* unwind_capture()'s hash of pcs */
+	uint64_t hash;		/* unwind_capture()'s hash of the capture */
 	uint32_t id;		/* 1, 2, ... */
-	uint32_t depth;		/* entries in pcs */
-	uintptr_t pcs[];	/* return addresses, innermost first */
+	uint32_t node;		/* its innermost node, 0 when depth is 0 */
+	uint16_t depth;		/* native frames */
+	uint16_t npy;		/* Python frames, in py */
+	uint8_t domain;		/* PY_RAW, PY_MEM, PY_OBJ or PY_NONE */
+	uintptr_t py[];		/* Python frames, the most recent first (python.c's words) */
 };
 
+struct stack_node {
+	uint32_t parent;	/* the node of the frames outside these, 0 = none */
+	uint32_t n;		/* pcs, 1..HS_STACK_CHUNK */
+	uintptr_t pcs[];	/* return addresses, the outermost first */
+};
+
+/* An open-addressing table: of record pointers (stack_index) or of node ids (node_index). */
 struct stack_index {
 	size_t cap;				/* slots, a power of two */
 	_Atomic(struct stack_rec *) slot[];	/* NULL = empty */
+};
+struct node_index {
+	size_t cap;		/* slots, a power of two */
+	uint32_t slot[];	/* node ids, 0 = empty */
 };
 
 #define STACK_CHUNK_IDS 4096
@@ -34,30 +57,60 @@ struct stack_index {
 #define STACK_ARENA (1u << 20)
 
 static pthread_mutex_t stack_lock = PTHREAD_MUTEX_INITIALIZER;
-static _Atomic uint32_t stacks_n;		/* ids handed out; the largest valid id */
-static struct stack_rec **chunk_of[STACK_ID_CHUNKS];	/* records by id */
+static _Atomic uint32_t stacks_n;		/* stack ids handed out; the largest valid id */
+static _Atomic uint32_t nodes_n;		/* node ids handed out */
+static void **rec_of[STACK_ID_CHUNKS];	/* records by id */
+static void **node_of[STACK_ID_CHUNKS];	/* nodes by id */
 static _Atomic(struct stack_index *) stack_index;	/* records by hash */
-static char *arena;			/* current record chunk */
+static struct node_index *node_index;	/* nodes by content; under stack_lock */
+static char *arena;			/* current chunk of records and nodes */
 static size_t arena_used;		/* bytes used in it */
 
 /* Returns the record of stack ID (1 <= ID <= stacks_n). */
 static inline struct stack_rec *
 stack_rec(uint32_t id)
 {
-	return chunk_of[id / STACK_CHUNK_IDS][id % STACK_CHUNK_IDS];
+	return rec_of[id / STACK_CHUNK_IDS][id % STACK_CHUNK_IDS];
 }
 
-/* Returns 1 if R holds exactly PCS[0..N). */
-static inline int
-stack_equal(const struct stack_rec *r, const uintptr_t *pcs, int n, uint64_t hash)
+/* Returns node ID (1 <= ID <= nodes_n). */
+static inline struct stack_node *
+stack_node(uint32_t id)
 {
-	return r->hash == hash && r->depth == (uint32_t)n &&
-	    memcmp(r->pcs, pcs, n * sizeof *pcs) == 0;
+	return node_of[id / STACK_CHUNK_IDS][id % STACK_CHUNK_IDS];
 }
 
-/* Looks the stack up in IX; returns its id or 0. */
+/*
+ * Returns 1 if R is the stack of the capture PCS[0..DEPTH) (innermost first) with Python frames
+ * PYW[0..NPY) and DOMAIN.
+ */
+static int
+stack_equal(const struct stack_rec *r, const uintptr_t *pcs, int depth, const uintptr_t *pyw,
+    int npy, int domain)
+{
+	const struct stack_node *nd;
+	uint32_t node;
+	int outer, j;
+
+	if (r->depth != depth || r->npy != npy || r->domain != domain ||
+	    memcmp(r->py, pyw, npy * sizeof *pyw) != 0)
+		return 0;
+	/* The innermost node holds outer positions [outer, depth). */
+	outer = depth > 0 ? (depth - 1) / HS_STACK_CHUNK * HS_STACK_CHUNK : 0;
+	for (node = r->node; node != 0; node = nd->parent, outer -= HS_STACK_CHUNK) {
+		nd = stack_node(node);
+		for (j = 0; j < (int)nd->n; j++) {
+			if (nd->pcs[j] != pcs[depth - 1 - (outer + j)])
+				return 0;
+		}
+	}
+	return 1;
+}
+
+/* Looks the capture up in IX; returns its id or 0. */
 static uint32_t
-stack_find(const struct stack_index *ix, const uintptr_t *pcs, int n, uint64_t hash)
+stack_find(const struct stack_index *ix, const uintptr_t *pcs, int depth, const uintptr_t *pyw,
+    int npy, int domain, uint64_t hash)
 {
 	size_t mask, i;
 	struct stack_rec *r;
@@ -69,7 +122,7 @@ stack_find(const struct stack_index *ix, const uintptr_t *pcs, int n, uint64_t h
 		r = atomic_load_explicit(&ix->slot[i], memory_order_acquire);
 		if (r == NULL)
 			return 0;
-		if (stack_equal(r, pcs, n, hash))
+		if (r->hash == hash && stack_equal(r, pcs, depth, pyw, npy, domain))
 			return r->id;
 	}
 }
@@ -87,17 +140,144 @@ stack_index_put(struct stack_index *ix, struct stack_rec *r)
 	atomic_store_explicit(&ix->slot[i], r, memory_order_release);
 }
 
-/* Adds a new stack; the caller holds stack_lock.  Returns its id, or 0 when out of memory. */
+/* Returns SIZE bytes (a multiple of 8) of the arena; NULL when out of memory. */
+static void *
+stack_alloc(size_t size)
+{
+	void *p;
+
+	if (arena == NULL || arena_used + size > STACK_ARENA) {
+		if ((arena = mem_map(STACK_ARENA)) == NULL)
+			return NULL;
+		arena_used = 0;
+	}
+	p = arena + arena_used;
+	arena_used += size;
+	return p;
+}
+
+/* Makes room for id ID in the table BY_ID (rec_of or node_of); -1 if out of memory or ids. */
+static int
+stack_id_room(void **by_id[], uint32_t id)
+{
+	if (id / STACK_CHUNK_IDS >= STACK_ID_CHUNKS)
+		return -1;
+	if (by_id[id / STACK_CHUNK_IDS] == NULL &&
+	    (by_id[id / STACK_CHUNK_IDS] = mem_map(STACK_CHUNK_IDS * sizeof(void *))) == NULL)
+		return -1;
+	return 0;
+}
+
+/* Returns the hash of a node's content. */
+static uint64_t
+stack_node_hash(uint32_t parent, const uintptr_t *pcs, int n)
+{
+	uint64_t h = (uint64_t)parent * 0x9e3779b97f4a7c15ull ^ n;
+	int j;
+
+	for (j = 0; j < n; j++)
+		h = (h ^ pcs[j]) * 0xff51afd7ed558ccdull;
+	return h ^ (h >> 29);
+}
+
+/* Returns the slot of the node (PARENT, PCS[0..N)) in IX: its own, or the empty one for it. */
+static size_t
+stack_node_slot(const struct node_index *ix, uint32_t parent, const uintptr_t *pcs, int n)
+{
+	size_t mask = ix->cap - 1, i = stack_node_hash(parent, pcs, n) & mask;
+	const struct stack_node *nd;
+
+	for (; ix->slot[i] != 0; i = (i + 1) & mask) {
+		nd = stack_node(ix->slot[i]);
+		if (nd->parent == parent && nd->n == (uint32_t)n &&
+		    memcmp(nd->pcs, pcs, n * sizeof *pcs) == 0)
+			break;
+	}
+	return i;
+}
+
+/*
+ * Returns the id of the node (PARENT, PCS[0..N)), the outermost first, adding it if new; 0 when
+ * out of memory.  The caller holds stack_lock.
+ */
 static uint32_t
-stack_add(const uintptr_t *pcs, int n, uint64_t hash)
+stack_node_intern(uint32_t parent, const uintptr_t *pcs, int n)
+{
+	struct node_index *ix = node_index, *nix;
+	uint32_t id = atomic_load_explicit(&nodes_n, memory_order_relaxed) + 1;
+	struct stack_node *nd;
+	size_t i, cap;
+
+	assert(mutex_held(&stack_lock));
+	if (ix == NULL || 2 * (size_t)id > ix->cap) {
+		cap = ix ? ix->cap * 2 : 4096;
+		if ((nix = mem_map(sizeof *nix + cap * sizeof nix->slot[0])) == NULL)
+			return 0;
+		nix->cap = cap;
+		node_index = nix;
+		for (i = 0; ix != NULL && i < ix->cap; i++) {
+			if (ix->slot[i] != 0) {
+				nd = stack_node(ix->slot[i]);
+				nix->slot[stack_node_slot(nix, nd->parent, nd->pcs, nd->n)] =
+				    ix->slot[i];
+			}
+		}
+		if (ix != NULL)
+			mem_unmap(ix, sizeof *ix + ix->cap * sizeof ix->slot[0]);
+		ix = nix;
+	}
+	i = stack_node_slot(ix, parent, pcs, n);
+	if (ix->slot[i] != 0)
+		return ix->slot[i];
+	if (stack_id_room(node_of, id) != 0 ||
+	    (nd = stack_alloc(sizeof *nd + n * sizeof *pcs)) == NULL)
+		return 0;
+	nd->parent = parent;
+	nd->n = n;
+	memcpy(nd->pcs, pcs, n * sizeof *pcs);
+	node_of[id / STACK_CHUNK_IDS][id % STACK_CHUNK_IDS] = nd;
+	ix->slot[i] = id;
+	atomic_store_explicit(&nodes_n, id, memory_order_release);
+	return id;
+}
+
+/*
+ * Returns the innermost node of the native frames PCS[0..DEPTH) (innermost first), adding the
+ * nodes it needs; 0 when out of memory.  The caller holds stack_lock.
+ */
+static uint32_t
+stack_nodes_intern(const uintptr_t *pcs, int depth)
+{
+	uintptr_t chunk[HS_STACK_CHUNK];
+	uint32_t node = 0;
+	int outer, n, j;
+
+	assert(mutex_held(&stack_lock));
+	for (outer = 0; outer < depth; outer += n) {
+		n = depth - outer < HS_STACK_CHUNK ? depth - outer : HS_STACK_CHUNK;
+		for (j = 0; j < n; j++)
+			chunk[j] = pcs[depth - 1 - (outer + j)];
+		if ((node = stack_node_intern(node, chunk, n)) == 0)
+			return 0;
+	}
+	return node;
+}
+
+/*
+ * Adds a new stack: native frames PCS[0..DEPTH), Python frames PYW[0..NPY) of DOMAIN; the caller
+ * holds stack_lock.  Returns its id, or 0 when out of memory.
+ */
+static uint32_t
+stack_add(const uintptr_t *pcs, int depth, const uintptr_t *pyw, int npy, int domain,
+    uint64_t hash)
 {
 	struct stack_index *ix = atomic_load(&stack_index), *nix;
-	size_t need = sizeof(struct stack_rec) + n * sizeof *pcs, cap, i;
-	uint32_t id = atomic_load(&stacks_n) + 1;
+	size_t need = sizeof(struct stack_rec) + npy * sizeof *pyw, cap, i;
+	uint32_t id = atomic_load(&stacks_n) + 1, node = 0;
 	struct stack_rec *r;
 
 	assert(mutex_held(&stack_lock));
-	if (id / STACK_CHUNK_IDS >= STACK_ID_CHUNKS)
+	if (stack_id_room(rec_of, id) != 0)
 		return 0;
 	if (ix == NULL || 2 * (size_t)id > ix->cap) {
 		cap = ix ? ix->cap * 2 : 4096;
@@ -112,35 +292,54 @@ stack_add(const uintptr_t *pcs, int n, uint64_t hash)
 		atomic_store_explicit(&stack_index, nix, memory_order_release);
 		ix = nix;	/* the old index stays mapped: readers may be in it */
 	}
-	if (chunk_of[id / STACK_CHUNK_IDS] == NULL &&
-	    (chunk_of[id / STACK_CHUNK_IDS] = mem_map(STACK_CHUNK_IDS * sizeof(void *))) == NULL)
+	if ((depth > 0 && (node = stack_nodes_intern(pcs, depth)) == 0) ||
+	    (r = stack_alloc((need + 7) & ~(size_t)7)) == NULL)
 		return 0;
-	if (arena == NULL || arena_used + need > STACK_ARENA) {
-		if ((arena = mem_map(STACK_ARENA)) == NULL)
-			return 0;
-		arena_used = 0;
-	}
-	r = (struct stack_rec *)(arena + arena_used);
-	arena_used += (need + 7) & ~(size_t)7;
 	r->hash = hash;
 	r->id = id;
-	r->depth = n;
-	memcpy(r->pcs, pcs, n * sizeof *pcs);
-	chunk_of[id / STACK_CHUNK_IDS][id % STACK_CHUNK_IDS] = r;
+	r->node = node;
+	r->depth = depth;
+	r->npy = npy;
+	r->domain = domain;
+	memcpy(r->py, pyw, npy * sizeof *pyw);
+	rec_of[id / STACK_CHUNK_IDS][id % STACK_CHUNK_IDS] = r;
 	stack_index_put(ix, r);
 	atomic_store_explicit(&stacks_n, id, memory_order_release);
 	return id;
 }
 
 /*
- * Returns the id of the stack PCS[0..N) with hash HASH, adding it if new; 0 when out of memory.
- * T is the calling thread's state, for its cache.
+ * Returns the number of native frames of the capture PCS[0..N), and its CPython allocator domain
+ * in *DOMAIN (PY_NONE if it has no Python tag); its Python frames follow the tag.
+ */
+static int
+stack_split(const uintptr_t *pcs, int n, int *domain)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if ((pcs[i] & PY_TAG) == PY_TAG) {
+			*domain = (pcs[i] >> 8) & 0xff;
+			return i;
+		}
+	}
+	*domain = PY_NONE;
+	return n;
+}
+
+/*
+ * Returns the id of the stack of the capture PCS[0..N) with hash HASH, adding it if new; 0 when
+ * out of memory.  T is the calling thread's state, for its cache.  A capture is the native
+ * frames, innermost first, then for a block of a CPython domain the Python tag and the Python
+ * frames (python.c).
  */
 uint32_t
 stack_intern(struct thread *t, const uintptr_t *pcs, int n, uint64_t hash)
 {
 	unsigned c = (unsigned)(hash ^ (hash >> 32)) & t->cache_mask;
+	const uintptr_t *pyw;
 	uint32_t id;
+	int depth, npy, domain;
 
 	/*
 	 * A hit in the thread's cache is taken on the 64-bit hash alone: the id was put there
@@ -151,12 +350,16 @@ stack_intern(struct thread *t, const uintptr_t *pcs, int n, uint64_t hash)
 	t->last = &t->cache[c];
 	if (t->cache[c].hash == hash && (id = t->cache[c].stack) != 0)
 		return id;
-	id = stack_find(atomic_load_explicit(&stack_index, memory_order_acquire), pcs, n, hash);
+	depth = stack_split(pcs, n, &domain);
+	pyw = pcs + depth + (depth < n);
+	npy = depth < n ? n - depth - 1 : 0;
+	id = stack_find(atomic_load_explicit(&stack_index, memory_order_acquire), pcs, depth, pyw,
+	    npy, domain, hash);
 	if (id == 0) {
 		pthread_mutex_lock(&stack_lock);
-		id = stack_find(atomic_load(&stack_index), pcs, n, hash);
+		id = stack_find(atomic_load(&stack_index), pcs, depth, pyw, npy, domain, hash);
 		if (id == 0)
-			id = stack_add(pcs, n, hash);
+			id = stack_add(pcs, depth, pyw, npy, domain, hash);
 		pthread_mutex_unlock(&stack_lock);
 		if (id == 0)
 			return 0;
@@ -174,44 +377,51 @@ stack_count(void)
 	return atomic_load_explicit(&stacks_n, memory_order_acquire);
 }
 
-/* Returns the frames of stack ID (1 <= ID <= stack_count()) and their number in *DEPTH. */
-const uintptr_t *
-stack_get(uint32_t id, int *depth)
+/* Fills *S with what stack ID (1 <= ID <= stack_count()) is made of. */
+void
+stack_info(uint32_t id, struct stack_info *s)
 {
-	struct stack_rec *r = stack_rec(id);
+	const struct stack_rec *r = stack_rec(id);
+	const struct stack_node *nd;
 
-	*depth = r->depth;
-	return r->pcs;
-}
-
-/*
- * Returns the number of native frames of the stack PCS[0..DEPTH), and its CPython allocator
- * domain in *DOMAIN (PY_NONE if it has no Python tag); its Python frames follow the tag.
- */
-int
-stack_split(const uintptr_t *pcs, int depth, int *domain)
-{
-	int i;
-
-	for (i = 0; i < depth; i++) {
-		if ((pcs[i] & PY_TAG) == PY_TAG) {
-			*domain = (pcs[i] >> 8) & 0xff;
-			return i;
-		}
+	s->depth = r->depth;
+	s->domain = r->domain;
+	s->node = r->node;
+	s->npy = r->npy;
+	s->py = r->py;
+	s->innermost = 0;
+	if (r->node != 0) {
+		nd = stack_node(r->node);
+		s->innermost = nd->pcs[nd->n - 1];
 	}
-	*domain = PY_NONE;
-	return depth;
 }
 
 /* Returns the CPython allocator domain of stack ID's blocks (PY_RAW, PY_MEM, PY_OBJ), or PY_NONE. */
 int
 stack_domain(uint32_t id)
 {
-	struct stack_rec *r = stack_rec(id);
-	int domain;
+	return stack_rec(id)->domain;
+}
 
-	stack_split(r->pcs, r->depth, &domain);
-	return domain;
+/* Returns the largest node id handed out. */
+uint32_t
+stack_node_count(void)
+{
+	return atomic_load_explicit(&nodes_n, memory_order_acquire);
+}
+
+/*
+ * Returns the pcs of node ID (1 <= ID <= stack_node_count()), the outermost first, their number
+ * in *N and the node outside it in *PARENT (0 for none).
+ */
+const uintptr_t *
+stack_node_get(uint32_t id, uint32_t *parent, int *n)
+{
+	const struct stack_node *nd = stack_node(id);
+
+	*parent = nd->parent;
+	*n = nd->n;
+	return nd->pcs;
 }
 
 /* fork: hold the lock across fork so the child's table is whole. */

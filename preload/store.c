@@ -5,8 +5,10 @@
  *
  * The file is created exclusively with mode 0600 and never through a symbolic link.  Each
  * snapshot is one transaction holding what the previous ones did not: new modules, frames,
- * stacks and threads, then the snapshot row, its sites, its blocks (with the leak scan's verdicts
- * when there was one), the edges among its unreachable blocks and its mappings.  What has
+ * stack nodes (stacks.c numbers them as the file does), stacks and threads, then the snapshot
+ * row, the sites whose counters changed since the previous snapshot written, its blocks (with
+ * the leak scan's verdicts when there was one), the edges among its unreachable blocks and its
+ * mappings.  What has
  * been written is remembered by watermarks (the first id not yet written), which a forked child
  * resets: it writes a database of its own, from the start.
  *
@@ -37,6 +39,8 @@ static uint32_t modules_pending;	/* ... once the current write commits */
 static uint32_t py_code_written;		/* py_code ids <= this are in the file */
 static uint32_t py_code_pending;		/* ... once the current write commits */
 static uint32_t stacks_written;		/* stack ids <= stacks_written are in the file */
+static uint32_t nodes_written;		/* stack node ids <= nodes_written are in the file */
+static uint32_t nodes_pending;		/* ... once the current write commits */
 static uint32_t threads_written;	/* thread numbers <= threads_written are in the file */
 static int snapshots_written;		/* snapshot ids <= snapshots_written are in the file */
 static struct frame_slot {
@@ -70,7 +74,7 @@ static int store_nomem;			/* 1 when the write under way ran out of memory of
  * process row that store_create inserts alone (ST_PROCESS, never staged).
  */
 enum {
-	ST_MODULE, ST_FRAME, ST_STACK, ST_STACK_FRAME, ST_THREAD, ST_SNAPSHOT, ST_SITE, ST_BLOCK,
+	ST_MODULE, ST_FRAME, ST_STACK, ST_STACK_NODE, ST_THREAD, ST_SNAPSHOT, ST_SITE, ST_BLOCK,
 	ST_EDGE, ST_MAPPING, ST_PY_CODE, ST_PY_TRACEBACK, ST_N,
 	ST_PROCESS = ST_N		/* one row, never staged */
 };
@@ -81,7 +85,7 @@ static const struct {
 	int cols;			/* its number of columns */
 } store_tables[ST_N + 1] = {
 	[ST_MODULE] = STORE_TABLE(modules), [ST_FRAME] = STORE_TABLE(frames),
-	[ST_STACK] = STORE_TABLE(stacks), [ST_STACK_FRAME] = STORE_TABLE(stack_frames),
+	[ST_STACK] = STORE_TABLE(stacks), [ST_STACK_NODE] = STORE_TABLE(stack_nodes),
 	[ST_THREAD] = STORE_TABLE(threads), [ST_SNAPSHOT] = STORE_TABLE(snapshots),
 	[ST_SITE] = STORE_TABLE(sites), [ST_BLOCK] = STORE_TABLE(blocks),
 	[ST_EDGE] = STORE_TABLE(edges), [ST_MAPPING] = STORE_TABLE(mappings),
@@ -268,7 +272,7 @@ store_create(char **cause)
 		goto fail;
 	sqlite3_close(db);
 	store_pid = hs_pid;
-	modules_written = stacks_written = threads_written = py_code_written = 0;
+	modules_written = stacks_written = nodes_written = threads_written = py_code_written = 0;
 	snapshots_written = 0;
 	frames_n = tracebacks_n = 0;
 	if (frame_slots != NULL)
@@ -639,46 +643,71 @@ store_forget(uint32_t frames, uint32_t tracebacks)
 	return 0;
 }
 
-/* Writes the stacks (and their frames) not yet in the file, up to NSTACKS. */
+/*
+ * Writes the stack nodes not yet in the file (stacks.c numbers them as the file does), with the
+ * frames they name; returns 0 or -1.  The caller holds the modules.
+ */
+static int
+store_nodes(struct store_ins *st)
+{
+	char frames[HS_STACK_CHUNK * 12 + 3];
+	const uintptr_t *pcs;
+	uint32_t id, n = stack_node_count(), parent, f;
+	size_t len;
+	int k, npcs;
+
+	for (id = nodes_written + 1; id <= n; id++) {
+		pcs = stack_node_get(id, &parent, &npcs);
+		len = 0;
+		frames[len++] = '[';
+		for (k = 0; k < npcs; k++) {
+			if ((f = store_frame(&st[ST_FRAME], pcs[k])) == 0)
+				return -1;
+			len += snprintf(frames + len, sizeof frames - len, "%s%u", k ? "," : "", f);
+		}
+		frames[len++] = ']';
+		frames[len] = '\0';
+		ins_int(&st[ST_STACK_NODE], HS_COL(stack_nodes, id), id);
+		if (parent != 0)
+			ins_int(&st[ST_STACK_NODE], HS_COL(stack_nodes, parent), parent);
+		ins_text_copy(&st[ST_STACK_NODE], HS_COL(stack_nodes, frames), frames);
+		if (ins_next(&st[ST_STACK_NODE]) != 0)
+			return -1;
+	}
+	nodes_pending = n;
+	return 0;
+}
+
+/* Writes the stacks (and their nodes and frames) not yet in the file, up to NSTACKS. */
 static int
 store_stacks(struct store_ins *st, uint32_t nstacks)
 {
-	const uintptr_t *pcs;
-	uint32_t id, f, tb;
-	int all, depth, level, rc = 0, npy, domain;
+	struct stack_info si;
+	uint32_t id, tb;
+	int rc = 0;
 
 	if (store_py_code(&st[ST_PY_CODE]) != 0)
 		return -1;
 	modules_hold();
+	if (store_nodes(st) != 0)
+		rc = -1;
 	for (id = stacks_written + 1; id <= nstacks && rc == 0; id++) {
-		pcs = stack_get(id, &all);
-		depth = stack_split(pcs, all, &domain);
-		npy = depth < all ? all - depth - 1 : 0;
+		stack_info(id, &si);
 		tb = 0;
-		if (npy > 0 && (tb = store_traceback(&st[ST_PY_TRACEBACK], pcs + depth + 1, npy)) == 0) {
+		if (si.npy > 0 && (tb = store_traceback(&st[ST_PY_TRACEBACK], si.py, si.npy)) == 0) {
 			rc = -1;
 			break;
 		}
 		ins_int(&st[ST_STACK], HS_COL(stacks, id), id);
-		ins_int(&st[ST_STACK], HS_COL(stacks, depth), depth);
-		if (domain != PY_NONE)
-			ins_text(&st[ST_STACK], HS_COL(stacks, domain), store_domain[domain]);
-		ins_int(&st[ST_STACK], HS_COL(stacks, py_depth), npy);
+		ins_int(&st[ST_STACK], HS_COL(stacks, depth), si.depth);
+		if (si.domain != PY_NONE)
+			ins_text(&st[ST_STACK], HS_COL(stacks, domain), store_domain[si.domain]);
+		ins_int(&st[ST_STACK], HS_COL(stacks, py_depth), si.npy);
 		if (tb != 0)
 			ins_int(&st[ST_STACK], HS_COL(stacks, py_traceback), tb);
-		if ((rc = ins_next(&st[ST_STACK])) != 0)
-			break;
-		for (level = 0; level < depth; level++) {
-			if ((f = store_frame(&st[ST_FRAME], pcs[level])) == 0) {
-				rc = -1;
-				break;
-			}
-			ins_int(&st[ST_STACK_FRAME], HS_COL(stack_frames, stack_id), id);
-			ins_int(&st[ST_STACK_FRAME], HS_COL(stack_frames, level), level);
-			ins_int(&st[ST_STACK_FRAME], HS_COL(stack_frames, frame_id), f);
-			if ((rc = ins_next(&st[ST_STACK_FRAME])) != 0)
-				break;
-		}
+		if (si.node != 0)
+			ins_int(&st[ST_STACK], HS_COL(stacks, node), si.node);
+		rc = ins_next(&st[ST_STACK]);
 	}
 	modules_release();
 	return rc;
@@ -772,13 +801,13 @@ store_rows(struct store_ins *st, struct snap_data *d, int id)
 		return -1;
 
 	s = &st[ST_SITE];
-	for (i = 1; i <= d->nstacks; i++) {
-		c = &d->sites[i];
+	for (k = 0; k < d->nsites; k++) {
+		c = &d->sites[k].c;
 		if (c->allocs == 0)
 			continue;
 		store_lifetimes(c, lifetimes, sizeof lifetimes);
 		ins_int(s, HS_COL(sites, snapshot_id), id);
-		ins_int(s, HS_COL(sites, stack_id), i);
+		ins_int(s, HS_COL(sites, stack_id), d->sites[k].stack);
 		ins_int(s, HS_COL(sites, live_bytes), c->alloc_bytes - c->freed_bytes);
 		ins_int(s, HS_COL(sites, live_blocks), c->allocs - c->frees);
 		ins_int(s, HS_COL(sites, allocs), c->allocs);
@@ -900,6 +929,7 @@ store_write(struct snap_data *d, char **cause)
 	sqlite3_close(db);
 	modules_written = modules_pending;
 	stacks_written = d->nstacks;
+	nodes_written = nodes_pending;
 	py_code_written = py_code_pending;
 	threads_written = d->nthreads;
 	snapshots_written = id;

@@ -24,6 +24,7 @@
 
 pthread_mutex_t thread_registry_lock = PTHREAD_MUTEX_INITIALIZER;
 uint32_t thread_count;			/* thread numbers handed out */
+_Atomic uint32_t site_gen = 1;		/* see internal.h */
 
 static __thread struct thread *self HS_TLS;	/* this thread's state, NULL until first used */
 static pthread_key_t thread_key;	/* its destructor folds the state into retired */
@@ -214,7 +215,7 @@ thread_site_add(struct thread *t, uint32_t stack)
 	return &t->site_vals[t->site_count++];
 }
 
-/* Adds the counters C into TO. */
+/* Adds the counters C into TO, which has changed when either did. */
 void
 site_counts_add(struct site_counts *to, const struct site_counts *c)
 {
@@ -227,6 +228,8 @@ site_counts_add(struct site_counts *to, const struct site_counts *c)
 	to->temporaries += c->temporaries;
 	for (b = 0; b < HS_HIST; b++)
 		to->hist[b] += c->hist[b];
+	if (c->gen > to->gen)
+		to->gen = c->gen;
 }
 
 /*

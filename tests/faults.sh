@@ -64,7 +64,7 @@ consistent() {
 	      s.live_blocks != ifnull(sum(c.live_blocks), 0) AS blocks,
 	      s.total_allocs != ifnull(sum(c.allocs), 0) OR
 	        s.total_frees != ifnull(sum(c.frees), 0) AS totals
-	    FROM snapshots s LEFT JOIN sites c ON c.snapshot_id = s.id GROUP BY s.id)
+	    FROM snapshots s LEFT JOIN site_states c ON c.snapshot_id = s.id GROUP BY s.id)
 	  JOIN (SELECT 1 AS k, 'sites do not add up to live_bytes' AS what UNION ALL
 	    SELECT 2, 'sites do not add up to live_blocks' UNION ALL
 	    SELECT 3, 'sites do not add up to the totals')

@@ -69,7 +69,7 @@ def report(name):
 # (bytes, blocks) of the RAW domain per line at a snapshot: tracemalloc's own bookkeeping.
 raw = {}
 for label, line, size, count in db.execute(
-        "SELECT sn.label, pf.line, sum(s.live_bytes), sum(s.live_blocks) FROM sites AS s"
+        "SELECT sn.label, pf.line, sum(s.live_bytes), sum(s.live_blocks) FROM site_states AS s"
         " JOIN snapshots AS sn ON sn.id = s.snapshot_id JOIN stacks AS st ON st.id = s.stack_id"
         " JOIN py_frames AS pf ON pf.stack_id = s.stack_id AND pf.level = 0"
         " WHERE st.domain = 'raw' GROUP BY 1, 2"):

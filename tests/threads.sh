@@ -11,7 +11,7 @@ is "$?" 0 "top of the api snapshot"
 is "$(entry "$T/j.json" "threads.c:$(line threads.c thread-malloc)")" "1920000 40000" \
     "half of 4 x 20000 blocks of 48 bytes live"
 is "$(entry "$T/j.json" "threads.c:$(line threads.c slots)")" "640000 4" "the slot arrays"
-is "$(q "$db" "SELECT allocs, frees, temporaries FROM sites s JOIN snapshots n ON n.id = s.snapshot_id
+is "$(q "$db" "SELECT allocs, frees, temporaries FROM site_states s JOIN snapshots n ON n.id = s.snapshot_id
     WHERE n.label = 'joined' AND s.live_bytes = 1920000")" "80000 40000 0" \
     "per-site allocations and frees"
 is "$(q "$db" "SELECT count(DISTINCT thread_id) FROM blocks b JOIN snapshots n ON n.id = b.snapshot_id
