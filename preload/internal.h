@@ -166,15 +166,37 @@ void *mem_map(size_t size);
 void mem_unmap(void *, size_t size);
 void *mem_grow(void *, size_t old_size, size_t new_size);
 
-/* Per-allocation-site counters kept by each thread (thread.c). */
-struct site_counts {
+/*
+ * Per-allocation-site counters kept by each thread (thread.c), 64 bytes.  Their lifetime
+ * histogram is sparse: most sites see one or two lifetime buckets, which hist[] holds as pairs
+ * bucket << HS_PAIR_SHIFT | frees (0 = an empty pair); the next seven go to a chunk of pairs in
+ * the thread's site_more, and a site that meets more than that gets a whole histogram in the
+ * thread's site_full instead, its pairs moved there: the few sites with many lifetimes are the
+ * busy ones, whose frees then cost no search.
+ */
+struct site_sums {
 	uint64_t allocs;	/* blocks allocated at the site */
 	uint64_t frees;		/* of those, freed or moved by realloc */
 	uint64_t alloc_bytes;	/* bytes allocated */
 	uint64_t freed_bytes;	/* bytes freed */
 	uint64_t temporaries;	/* frees before the thread's next allocation */
-	uint64_t hist[HS_HIST];	/* lifetimes of the frees, log2 ns buckets */
+};
+#define HS_PAIR_SHIFT 58
+#define HS_PAIR_COUNT ((1ull << HS_PAIR_SHIFT) - 1)
+struct site_counts {
+	struct site_sums s;	/* the counts */
+	uint64_t hist[2];	/* the first two lifetime buckets: pairs; unused once full */
+	uint32_t more;		/* 1 + index in site_more of its chunk, 0 = none; or
+				   SITE_FULL + index in site_full of its histogram */
 	uint32_t gen;		/* site_gen when they last changed, 0 if never */
+};
+#define SITE_MORE 8
+#define SITE_FULL 0x80000000u
+struct site_more {
+	uint64_t hist[SITE_MORE];	/* more pairs, the empty ones last */
+};
+struct site_full {
+	uint64_t hist[HS_HIST];	/* frees by lifetime bucket */
 };
 
 /*
@@ -209,6 +231,12 @@ struct thread {
 	} *site_slots;			/* the index by stack id */
 	struct site_counts *site_vals;	/* counters in the order the sites came: site_count of
 					   them, room for site_cap / 2 */
+	struct site_more *more;		/* the chunks of further histogram pairs */
+	uint32_t more_count;		/* chunks in use */
+	uint32_t more_cap;		/* chunks mapped */
+	struct site_full *full;		/* the whole histograms of the sites of many lifetimes */
+	uint32_t full_count;		/* histograms in use */
+	uint32_t full_cap;		/* histograms mapped */
 	uint32_t cache_mask;		/* entries in cache - 1 */
 	struct thread_cache {
 		uint64_t hash;		/* unwind_capture()'s hash of the stack */
@@ -222,7 +250,9 @@ struct thread {
 	uintptr_t pcs[];		/* capture buffer: hs_cfg.depth entries, then the Python
 				   tag and py.depth frames in Python mode */
 };
-void site_counts_add(struct site_counts *to, const struct site_counts *c);
+void site_sums_add(struct site_sums *to, const struct site_sums *c);
+int thread_hist_more(struct thread *, struct site_counts *, int bucket, uint64_t n);
+int thread_hist_pairs(const struct thread *, const struct site_counts *, uint64_t *out);
 struct thread *thread_self(void);
 struct site_counts *thread_site_add(struct thread *, uint32_t stack);
 #ifndef NDEBUG
@@ -249,6 +279,31 @@ thread_site(struct thread *t, uint32_t stack)
 		}
 	}
 	return thread_site_add(t, stack);
+}
+
+/*
+ * Counts a free of lifetime bucket BUCKET in T's counters C (T and the caller as for
+ * thread_site); returns 0, or -1 if out of memory.  Inline for the first two buckets a site
+ * meets, which are most sites' only ones, and for a whole histogram.
+ */
+static inline int
+thread_hist(struct thread *t, struct site_counts *c, int bucket)
+{
+	uint64_t key = (uint64_t)bucket << HS_PAIR_SHIFT;
+
+	if (HS_UNLIKELY(c->more >= SITE_FULL)) {
+		t->full[c->more - SITE_FULL].hist[bucket]++;
+		return 0;
+	}
+	if (HS_LIKELY(c->hist[0] != 0 && (c->hist[0] & ~HS_PAIR_COUNT) == key)) {
+		c->hist[0]++;
+		return 0;
+	}
+	if (c->hist[1] != 0 && (c->hist[1] & ~HS_PAIR_COUNT) == key) {
+		c->hist[1]++;
+		return 0;
+	}
+	return thread_hist_more(t, c, bucket, 1);
 }
 void thread_init(void);
 pid_t thread_tid(uint32_t id);
@@ -444,10 +499,14 @@ struct snap_data {
 	uint32_t gen;			/* site_gen it was taken at */
 	struct snap_site {
 		uint32_t stack;		/* the site */
-		struct site_counts c;	/* its counters, summed over threads */
+		uint32_t npairs;	/* its histogram pairs, in pairs[first..] */
+		size_t first;		/* (a bucket may have a pair from each thread) */
+		struct site_sums s;	/* its counts, summed over threads */
 	} *sites;			/* the sites whose counters changed since the last snapshot
 					   written, in stack order */
 	size_t nsites;			/* entries in sites */
+	uint64_t *pairs;		/* the sites' histogram pairs */
+	size_t npairs;			/* entries in pairs */
 	struct block *blocks;		/* live blocks in address order, if full */
 	size_t nblocks;			/* entries in blocks */
 	size_t nblocks_cap;		/* entries mapped for blocks */

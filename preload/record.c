@@ -38,12 +38,13 @@ record_death(struct thread *t, const struct block *b, uint64_t now)
 		log_fail("out of memory for site counters");
 		return;
 	}
-	c->frees++;
-	c->freed_bytes += b->size;
+	c->s.frees++;
+	c->s.freed_bytes += b->size;
 	c->gen = atomic_load_explicit(&site_gen, memory_order_relaxed);
-	c->hist[record_bucket(b->birth, now)]++;
 	if (t->last_alloc == b->addr)
-		c->temporaries++;
+		c->s.temporaries++;
+	if (HS_UNLIKELY(thread_hist(t, c, record_bucket(b->birth, now)) != 0))
+		log_fail("out of memory for site counters");
 }
 
 /*
@@ -82,8 +83,8 @@ record_birth(struct thread *t, const struct block *b, const struct block *old)
 	if ((c = record_site(t, b->stack)) == NULL)
 		cause = "out of memory for site counters";
 	else if (table_insert(sh, b, &cause) == 0) {
-		c->allocs++;
-		c->alloc_bytes += b->size;
+		c->s.allocs++;
+		c->s.alloc_bytes += b->size;
 		c->gen = atomic_load_explicit(&site_gen, memory_order_relaxed);
 	}
 	table_unlock(sh);

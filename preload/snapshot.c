@@ -79,34 +79,61 @@ snap_mark(struct thread *t, void *arg)
 		if ((id = t->site_slots[i].stack) == 0 || id > d->nstacks)
 			continue;
 		c = &t->site_vals[t->site_slots[i].index];
-		d->total_allocs += c->allocs;
-		d->total_frees += c->frees;
-		d->live_blocks += c->allocs - c->frees;
-		d->live_bytes += c->alloc_bytes - c->freed_bytes;
+		d->total_allocs += c->s.allocs;
+		d->total_frees += c->s.frees;
+		d->live_blocks += c->s.allocs - c->s.frees;
+		d->live_bytes += c->s.alloc_bytes - c->s.freed_bytes;
 		if (c->gen > snap_written_gen)
 			x->bits[id / 64] |= 1ull << (id % 64);
 	}
 }
 
-/* Adds thread T's counters of the changed sites into the snapshot's. */
+/* Returns the changed site of the snapshot that T's counters in slot I count, or NULL. */
+static inline struct snap_site *
+snap_site_of(struct snap_changes *x, const struct thread *t, uint32_t i)
+{
+	uint32_t id = t->site_slots[i].stack;
+
+	if (id == 0 || id > x->d->nstacks || !(x->bits[id / 64] >> (id % 64) & 1))
+		return NULL;
+	return &x->d->sites[snap_rank(x, id)];
+}
+
+/* Adds thread T's counts of the changed sites into the snapshot's, and counts their pairs. */
 static void
 snap_sum(struct thread *t, void *arg)
 {
-	struct snap_changes *x = arg;
-	uint32_t i, id;
+	uint64_t pairs[HS_HIST];
+	struct snap_site *site;
+	uint32_t i;
 
 	for (i = 0; i < t->site_cap; i++) {
-		id = t->site_slots[i].stack;
-		if (id != 0 && id <= x->d->nstacks && (x->bits[id / 64] >> (id % 64) & 1))
-			site_counts_add(&x->d->sites[snap_rank(x, id)].c,
-			    &t->site_vals[t->site_slots[i].index]);
+		if ((site = snap_site_of(arg, t, i)) == NULL)
+			continue;
+		site_sums_add(&site->s, &t->site_vals[t->site_slots[i].index].s);
+		site->npairs += thread_hist_pairs(t, &t->site_vals[t->site_slots[i].index], pairs);
+	}
+}
+
+/* Copies thread T's histogram pairs of the changed sites to the snapshot's pairs. */
+static void
+snap_pairs(struct thread *t, void *arg)
+{
+	struct snap_changes *x = arg;
+	struct snap_site *site;
+	uint32_t i;
+
+	for (i = 0; i < t->site_cap; i++) {
+		if ((site = snap_site_of(x, t, i)) != NULL)
+			site->npairs += thread_hist_pairs(t, &t->site_vals[t->site_slots[i].index],
+			    x->d->pairs + site->first + site->npairs);
 	}
 }
 
 /*
  * Fills D's totals, and D->sites with the sites whose counters changed since the last snapshot
- * written, summed over threads; the caller holds the world lock.  Returns 0, or -1 if out of
- * memory.
+ * written, summed over threads, and their histograms' pairs; the caller holds the world lock.
+ * Returns 0, or -1 if out of memory.
  */
 static int
 snap_changes(struct snap_data *d)
@@ -133,6 +160,15 @@ snap_changes(struct snap_data *d)
 			d->sites[k++].stack = w * 64 + __builtin_ctzll(b);
 	}
 	thread_foreach(snap_sum, &x);
+	/* Each site's pairs after the ones before it; then fill them, counting again. */
+	for (k = 0; k < n; k++) {
+		d->sites[k].first = d->npairs;
+		d->npairs += d->sites[k].npairs;
+		d->sites[k].npairs = 0;
+	}
+	if (d->npairs > 0 && (d->pairs = mem_map(d->npairs * sizeof *d->pairs)) == NULL)
+		goto out;
+	thread_foreach(snap_pairs, &x);
 	rc = 0;
 out:
 	mem_unmap(x.bits, x.nwords * sizeof *x.bits);
@@ -154,6 +190,7 @@ static void
 snap_release(struct snap_data *d)
 {
 	mem_unmap(d->sites, d->nsites * sizeof *d->sites);
+	mem_unmap(d->pairs, d->npairs * sizeof *d->pairs);
 	mem_unmap(d->blocks, d->nblocks_cap * sizeof *d->blocks);
 	mem_unmap(d->maps, d->nmaps * sizeof *d->maps);
 	mem_unmap(d->tids, ((size_t)d->nthreads + 1) * sizeof *d->tids);

@@ -730,19 +730,23 @@ store_py_verdict(struct store_ins *s, const struct scan_verdict *v)
 		ins_int(s, HS_COL(blocks, py_cycle_id), v->py_cycle);
 }
 
-/* Formats the lifetime histogram C as a JSON object into OUT. */
+/* Formats the lifetime histogram of pairs PAIRS[0..N), in any order, as a JSON object into OUT. */
 static void
-store_lifetimes(const struct site_counts *c, char *out, size_t cap)
+store_lifetimes(const uint64_t *pairs, uint32_t npairs, char *out, size_t cap)
 {
+	uint64_t hist[HS_HIST] = { 0 };
 	size_t n = 0;
+	uint32_t i;
 	int b, k;
 
+	for (i = 0; i < npairs; i++)
+		hist[pairs[i] >> HS_PAIR_SHIFT] += pairs[i] & HS_PAIR_COUNT;
 	out[n++] = '{';
 	for (b = 0; b < HS_HIST; b++) {
-		if (c->hist[b] == 0)
+		if (hist[b] == 0)
 			continue;
 		k = snprintf(out + n, cap - n, "%s\"%d\":%llu", n > 1 ? "," : "", b,
-		    (unsigned long long)c->hist[b]);
+		    (unsigned long long)hist[b]);
 		if (k < 0 || (size_t)k >= cap - n - 1)
 			break;
 		n += k;
@@ -764,7 +768,7 @@ static const char *const store_leak[] = {
 static int
 store_rows(struct store_ins *st, struct snap_data *d, int id)
 {
-	struct site_counts *c;
+	const struct site_sums *c;
 	char lifetimes[2048];
 	uint64_t mapped = 0, nmaps = 0;
 	uint32_t i;
@@ -802,10 +806,11 @@ store_rows(struct store_ins *st, struct snap_data *d, int id)
 
 	s = &st[ST_SITE];
 	for (k = 0; k < d->nsites; k++) {
-		c = &d->sites[k].c;
+		c = &d->sites[k].s;
 		if (c->allocs == 0)
 			continue;
-		store_lifetimes(c, lifetimes, sizeof lifetimes);
+		store_lifetimes(d->pairs + d->sites[k].first, d->sites[k].npairs, lifetimes,
+		    sizeof lifetimes);
 		ins_int(s, HS_COL(sites, snapshot_id), id);
 		ins_int(s, HS_COL(sites, stack_id), d->sites[k].stack);
 		ins_int(s, HS_COL(sites, live_bytes), c->alloc_bytes - c->freed_bytes);

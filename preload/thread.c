@@ -149,12 +149,125 @@ thread_slot(const struct site_slot *slots, uint32_t cap, uint32_t stack)
 	return i;
 }
 
-/* Releases T's counters and their index. */
+/* Releases T's counters, their index and their histogram chunks. */
 static void
 thread_sites_free(struct thread *t)
 {
 	mem_unmap(t->site_slots, (size_t)t->site_cap * sizeof *t->site_slots);
 	mem_unmap(t->site_vals, (size_t)t->site_cap / 2 * sizeof *t->site_vals);
+	mem_unmap(t->more, (size_t)t->more_cap * sizeof *t->more);
+	mem_unmap(t->full, (size_t)t->full_cap * sizeof *t->full);
+}
+
+/*
+ * Makes room in the array *P of *CAP entries of SIZE bytes, COUNT in use, for N more; -1 if out
+ * of memory.  Room costs nothing until it is used: untouched pages of a mapping are not there.
+ */
+static int
+thread_room(void **p, uint32_t *cap, uint32_t count, uint32_t n, size_t size)
+{
+	uint64_t ncap = *cap ? *cap : 256;
+	void *q;
+
+	if (count + (uint64_t)n <= *cap)
+		return 0;
+	while (ncap < count + (uint64_t)n)
+		ncap *= 2;
+	if (ncap >= SITE_FULL || (q = mem_grow(*p, *cap * size, ncap * size)) == NULL)
+		return -1;
+	*p = q;
+	*cap = ncap;
+	return 0;
+}
+
+/* Makes room in T for N more chunks and N more histograms; -1 if out of memory. */
+static int
+thread_hist_room(struct thread *t, uint32_t n)
+{
+	if (thread_room((void **)&t->more, &t->more_cap, t->more_count, n, sizeof *t->more) != 0)
+		return -1;
+	return thread_room((void **)&t->full, &t->full_cap, t->full_count, n, sizeof *t->full);
+}
+
+/*
+ * Counts N frees of lifetime bucket BUCKET in T's counters C, wherever their histogram is: a
+ * pair of C's own, empty or not, a pair of its chunk (made if C has none), or its whole
+ * histogram, made when the pairs run out.  The same caller as thread_site().  Returns 0, or -1
+ * if out of memory.
+ */
+int
+thread_hist_more(struct thread *t, struct site_counts *c, int bucket, uint64_t n)
+{
+	uint64_t key = (uint64_t)bucket << HS_PAIR_SHIFT, pairs[2 + SITE_MORE], *pair = NULL;
+	struct site_full *f;
+	struct site_more *m;
+	int k, np;
+
+	assert(thread_may_count(t));
+	if (c->more >= SITE_FULL) {
+		t->full[c->more - SITE_FULL].hist[bucket] += n;
+		return 0;
+	}
+	for (k = 0; k < 2 && pair == NULL; k++) {
+		if (c->hist[k] == 0 || (c->hist[k] & ~HS_PAIR_COUNT) == key)
+			pair = &c->hist[k];
+	}
+	if (pair == NULL && c->more == 0) {
+		if (thread_hist_room(t, 1) != 0)
+			return -1;
+		memset(&t->more[t->more_count], 0, sizeof *t->more);
+		c->more = ++t->more_count;
+	}
+	m = c->more != 0 ? &t->more[c->more - 1] : NULL;
+	for (k = 0; k < SITE_MORE && pair == NULL; k++) {
+		if (m->hist[k] == 0 || (m->hist[k] & ~HS_PAIR_COUNT) == key)
+			pair = &m->hist[k];
+	}
+	if (pair != NULL) {
+		*pair = *pair == 0 ? key | n : *pair + n;
+		return 0;
+	}
+	/* The pairs are all taken: a whole histogram (its chunk is left unused). */
+	if (thread_hist_room(t, 1) != 0)
+		return -1;
+	np = thread_hist_pairs(t, c, pairs);
+	f = &t->full[t->full_count];
+	memset(f, 0, sizeof *f);
+	for (k = 0; k < np; k++)
+		f->hist[pairs[k] >> HS_PAIR_SHIFT] += pairs[k] & HS_PAIR_COUNT;
+	f->hist[bucket] += n;
+	c->hist[0] = c->hist[1] = 0;
+	c->more = SITE_FULL + t->full_count++;
+	return 0;
+}
+
+/*
+ * Writes the histogram pairs of T's counters C to OUT (room for HS_HIST), in no order; returns
+ * their number.
+ */
+int
+thread_hist_pairs(const struct thread *t, const struct site_counts *c, uint64_t *out)
+{
+	const struct site_more *m;
+	const struct site_full *f;
+	int k, n = 0;
+
+	if (c->more >= SITE_FULL) {
+		f = &t->full[c->more - SITE_FULL];
+		for (k = 0; k < HS_HIST; k++) {
+			if (f->hist[k] != 0)
+				out[n++] = (uint64_t)k << HS_PAIR_SHIFT | f->hist[k];
+		}
+		return n;
+	}
+	for (k = 0; k < 2 && c->hist[k] != 0; k++)
+		out[n++] = c->hist[k];
+	if (c->more != 0) {
+		m = &t->more[c->more - 1];
+		for (k = 0; k < SITE_MORE && m->hist[k] != 0; k++)
+			out[n++] = m->hist[k];
+	}
+	return n;
 }
 
 /* Doubles the room of T's counters and of their index; -1 if out of memory. */
@@ -215,44 +328,56 @@ thread_site_add(struct thread *t, uint32_t stack)
 	return &t->site_vals[t->site_count++];
 }
 
-/* Adds the counters C into TO, which has changed when either did. */
+/* Adds the counts C into TO. */
 void
-site_counts_add(struct site_counts *to, const struct site_counts *c)
+site_sums_add(struct site_sums *to, const struct site_sums *c)
 {
-	int b;
-
 	to->allocs += c->allocs;
 	to->frees += c->frees;
 	to->alloc_bytes += c->alloc_bytes;
 	to->freed_bytes += c->freed_bytes;
 	to->temporaries += c->temporaries;
-	for (b = 0; b < HS_HIST; b++)
-		to->hist[b] += c->hist[b];
-	if (c->gen > to->gen)
-		to->gen = c->gen;
 }
 
 /*
  * Adds every counter of FROM into INTO; the caller holds the world lock.  -1 if out of memory,
- * and then nothing was added: every site of FROM gets its counters in INTO (at zero, if new)
- * before the first is added, since FROM's state stays registered after a failure (thread_exit)
- * and counters already added to INTO would be counted twice.
+ * and then nothing was added: every site of FROM gets its counters in INTO (at zero, if new),
+ * and INTO room for a chunk and a histogram per pair of FROM's, before the first is added, since FROM's state
+ * stays registered after a failure (thread_exit) and counters already added to INTO would be
+ * counted twice.  Counters changed in either have changed in INTO.
  */
 static int
 thread_fold(struct thread *into, const struct thread *from)
 {
-	uint32_t i;
+	uint64_t pairs[HS_HIST];
+	struct site_counts *to;
+	const struct site_counts *c;
+	uint32_t i, npairs = 0;
+	int k, n;
 
 	assert(table_world_held());
 	for (i = 0; i < from->site_cap; i++) {
-		if (from->site_slots[i].stack != 0 &&
-		    thread_site(into, from->site_slots[i].stack) == NULL)
+		if (from->site_slots[i].stack == 0)
+			continue;
+		if (thread_site(into, from->site_slots[i].stack) == NULL)
 			return -1;
+		npairs += thread_hist_pairs(from, &from->site_vals[from->site_slots[i].index],
+		    pairs);
 	}
+	if (thread_hist_room(into, npairs) != 0)
+		return -1;
 	for (i = 0; i < from->site_cap; i++) {
-		if (from->site_slots[i].stack != 0)
-			site_counts_add(thread_site(into, from->site_slots[i].stack),
-			    &from->site_vals[from->site_slots[i].index]);
+		if (from->site_slots[i].stack == 0)
+			continue;
+		to = thread_site(into, from->site_slots[i].stack);
+		c = &from->site_vals[from->site_slots[i].index];
+		site_sums_add(&to->s, &c->s);
+		n = thread_hist_pairs(from, c, pairs);
+		for (k = 0; k < n; k++)
+			thread_hist_more(into, to, pairs[k] >> HS_PAIR_SHIFT,
+			    pairs[k] & HS_PAIR_COUNT);
+		if (c->gen > to->gen)
+			to->gen = c->gen;
 	}
 	return 0;
 }
