@@ -391,21 +391,24 @@ uint32_t py_code_count(void);
 const struct py_code *py_code_get(uint32_t id);
 int py_line(const struct py_code *, uint32_t offset);
 
-/* stacks.c: deduplicated stacks, their native frames in a tree of chunks (stack_nodes). */
+/*
+ * stacks.c: deduplicated stacks, their native frames in a tree of chunks (stack_nodes), their
+ * Python frames in a tree of frames (py_tracebacks).
+ */
 struct stack_info {
 	int depth;		/* native frames */
 	int domain;		/* PY_RAW, PY_MEM, PY_OBJ or PY_NONE */
 	uint32_t node;		/* the node of its innermost HS_STACK_CHUNK frames, 0 if depth 0 */
 	uintptr_t innermost;	/* its innermost frame, 0 if depth 0 */
 	int npy;		/* Python frames */
-	const uintptr_t *py;	/* them, the most recent first (python.c's words) */
+	uint32_t py;		/* the node of the most recent one in the Python tree, 0 if none */
 };
 uint32_t stack_intern(struct thread *, const uintptr_t *pcs, int n, uint64_t hash);
 uint32_t stack_count(void);
 void stack_info(uint32_t id, struct stack_info *);
 int stack_domain(uint32_t id);	/* PY_RAW, PY_MEM, PY_OBJ or PY_NONE */
-uint32_t stack_node_count(void);
-const uintptr_t *stack_node_get(uint32_t id, uint32_t *parent, int *n);
+uint32_t stack_node_count(int pytree);
+const uintptr_t *stack_node_get(int pytree, uint32_t id, uint32_t *parent, int *n);
 void stack_atfork_prepare(void);
 void stack_atfork_parent(void);
 void stack_atfork_child(void);

@@ -2,20 +2,23 @@
  * The stack table: every distinct allocation stack, stored once and numbered from 1.  A stack id
  * is also the id of its allocation site.
  *
- * A stack is a record (hash, id, its native depth, domain and Python frames) whose native frames
- * lie in a tree of chunks shared by all stacks: counted from the outermost frame, a stack's frames
- * go HS_STACK_CHUNK to a chunk, and a chunk (a node) holds its pcs, the outermost first, and
- * points at the chunk outside it.  Stacks that share their outer frames (most do: they start in
- * the same main loop) share those nodes, which the database stores the same way (stack_nodes),
- * each node a row with the same id.  The record points at its innermost node.
+ * A stack is a record (hash, id, its native depth, domain and number of Python frames) whose
+ * frames lie in two trees shared by all stacks.  In the native tree, counted from the outermost
+ * frame, a stack's frames go HS_STACK_CHUNK to a node, which holds their pcs, the outermost
+ * first, and points at the node of the frames outside them; in the Python tree a node is one
+ * Python frame (python.c's word: code id << 32 | instruction offset) and points at its caller's.
+ * Stacks that share their outer frames (most do: they start in the same main loop) share those
+ * nodes, which the database stores the same way, each node a row with the same id: the native
+ * tree as stack_nodes, the Python one as py_tracebacks.  The record points at the innermost
+ * node of each.
  *
  * Records and nodes are appended to 1 MiB chunks of memory and never move or die.  Indexes:
  *	records by id:  rec_of[id >> 12][id & 4095], filled before stacks_n publishes the id;
- *	nodes by id:    node_of[id >> 12][id & 4095], filled before nodes_n publishes the id;
+ *	a tree's nodes by id: its by_id table, the same way, filled before its n publishes the id;
  *	records by hash: an open-addressing table of record pointers (linear probing, at most half
  *	         full), read without a lock; inserts and growth happen under stack_lock, and a grown
  *	         table replaces the old one, which stays mapped for readers still inside it;
- *	nodes by content: the same kind of table of node ids, used under stack_lock only.
+ *	a tree's nodes by content: the same kind of table of node ids, used under stack_lock only.
  * A node is complete before the stack that first uses it is published, and never changes.
  * In front of both, each thread keeps a small direct-mapped cache of the ids it used last,
  * keyed by hash.
@@ -29,17 +32,17 @@
 struct stack_rec {
 	uint64_t hash;		/* unwind_capture()'s hash of the capture */
 	uint32_t id;		/* 1, 2, ... */
-	uint32_t node;		/* its innermost node, 0 when depth is 0 */
+	uint32_t node;		/* its innermost native node, 0 when depth is 0 */
+	uint32_t py;		/* its most recent Python frame's node, 0 when npy is 0 */
 	uint16_t depth;		/* native frames */
-	uint16_t npy;		/* Python frames, in py */
+	uint16_t npy;		/* Python frames */
 	uint8_t domain;		/* PY_RAW, PY_MEM, PY_OBJ or PY_NONE */
-	uintptr_t py[];		/* Python frames, the most recent first (python.c's words) */
 };
 
 struct stack_node {
 	uint32_t parent;	/* the node of the frames outside these, 0 = none */
-	uint32_t n;		/* pcs, 1..HS_STACK_CHUNK */
-	uintptr_t pcs[];	/* return addresses, the outermost first */
+	uint32_t n;		/* words, 1..the tree's chunk */
+	uintptr_t pcs[];	/* return addresses or Python frames, the outermost first */
 };
 
 /* An open-addressing table: of record pointers (stack_index) or of node ids (node_index). */
@@ -56,13 +59,20 @@ struct node_index {
 #define STACK_ID_CHUNKS 65536
 #define STACK_ARENA (1u << 20)
 
+/* A tree of nodes: the native frames' or the Python frames'. */
+struct stack_tree {
+	int chunk;				/* the most words a node holds */
+	_Atomic uint32_t n;			/* node ids handed out */
+	void **by_id[STACK_ID_CHUNKS];		/* nodes by id */
+	struct node_index *index;		/* nodes by content; under stack_lock */
+};
+
 static pthread_mutex_t stack_lock = PTHREAD_MUTEX_INITIALIZER;
 static _Atomic uint32_t stacks_n;		/* stack ids handed out; the largest valid id */
-static _Atomic uint32_t nodes_n;		/* node ids handed out */
 static void **rec_of[STACK_ID_CHUNKS];	/* records by id */
-static void **node_of[STACK_ID_CHUNKS];	/* nodes by id */
 static _Atomic(struct stack_index *) stack_index;	/* records by hash */
-static struct node_index *node_index;	/* nodes by content; under stack_lock */
+static struct stack_tree native = { .chunk = HS_STACK_CHUNK };	/* native frames */
+static struct stack_tree python = { .chunk = 1 };		/* Python frames */
 static char *arena;			/* current chunk of records and nodes */
 static size_t arena_used;		/* bytes used in it */
 
@@ -73,11 +83,11 @@ stack_rec(uint32_t id)
 	return rec_of[id / STACK_CHUNK_IDS][id % STACK_CHUNK_IDS];
 }
 
-/* Returns node ID (1 <= ID <= nodes_n). */
+/* Returns node ID of tree T (1 <= ID <= T->n). */
 static inline struct stack_node *
-stack_node(uint32_t id)
+stack_node(const struct stack_tree *t, uint32_t id)
 {
-	return node_of[id / STACK_CHUNK_IDS][id % STACK_CHUNK_IDS];
+	return t->by_id[id / STACK_CHUNK_IDS][id % STACK_CHUNK_IDS];
 }
 
 /*
@@ -92,13 +102,17 @@ stack_equal(const struct stack_rec *r, const uintptr_t *pcs, int depth, const ui
 	uint32_t node;
 	int outer, j;
 
-	if (r->depth != depth || r->npy != npy || r->domain != domain ||
-	    memcmp(r->py, pyw, npy * sizeof *pyw) != 0)
+	if (r->depth != depth || r->npy != npy || r->domain != domain)
 		return 0;
+	for (node = r->py, j = 0; node != 0; node = nd->parent, j++) {
+		nd = stack_node(&python, node);
+		if (nd->pcs[0] != pyw[j])
+			return 0;
+	}
 	/* The innermost node holds outer positions [outer, depth). */
 	outer = depth > 0 ? (depth - 1) / HS_STACK_CHUNK * HS_STACK_CHUNK : 0;
 	for (node = r->node; node != 0; node = nd->parent, outer -= HS_STACK_CHUNK) {
-		nd = stack_node(node);
+		nd = stack_node(&native, node);
 		for (j = 0; j < (int)nd->n; j++) {
 			if (nd->pcs[j] != pcs[depth - 1 - (outer + j)])
 				return 0;
@@ -156,7 +170,7 @@ stack_alloc(size_t size)
 	return p;
 }
 
-/* Makes room for id ID in the table BY_ID (rec_of or node_of); -1 if out of memory or ids. */
+/* Makes room for id ID in the table BY_ID (rec_of or a tree's); -1 if out of memory or ids. */
 static int
 stack_id_room(void **by_id[], uint32_t id)
 {
@@ -180,15 +194,19 @@ stack_node_hash(uint32_t parent, const uintptr_t *pcs, int n)
 	return h ^ (h >> 29);
 }
 
-/* Returns the slot of the node (PARENT, PCS[0..N)) in IX: its own, or the empty one for it. */
+/*
+ * Returns the slot of the node (PARENT, PCS[0..N)) of tree T in IX: its own, or the empty one
+ * for it.
+ */
 static size_t
-stack_node_slot(const struct node_index *ix, uint32_t parent, const uintptr_t *pcs, int n)
+stack_node_slot(const struct stack_tree *t, const struct node_index *ix, uint32_t parent,
+    const uintptr_t *pcs, int n)
 {
 	size_t mask = ix->cap - 1, i = stack_node_hash(parent, pcs, n) & mask;
 	const struct stack_node *nd;
 
 	for (; ix->slot[i] != 0; i = (i + 1) & mask) {
-		nd = stack_node(ix->slot[i]);
+		nd = stack_node(t, ix->slot[i]);
 		if (nd->parent == parent && nd->n == (uint32_t)n &&
 		    memcmp(nd->pcs, pcs, n * sizeof *pcs) == 0)
 			break;
@@ -197,14 +215,14 @@ stack_node_slot(const struct node_index *ix, uint32_t parent, const uintptr_t *p
 }
 
 /*
- * Returns the id of the node (PARENT, PCS[0..N)), the outermost first, adding it if new; 0 when
- * out of memory.  The caller holds stack_lock.
+ * Returns the id of the node (PARENT, PCS[0..N)) of tree T, the outermost first, adding it if
+ * new; 0 when out of memory.  The caller holds stack_lock.
  */
 static uint32_t
-stack_node_intern(uint32_t parent, const uintptr_t *pcs, int n)
+stack_node_intern(struct stack_tree *t, uint32_t parent, const uintptr_t *pcs, int n)
 {
-	struct node_index *ix = node_index, *nix;
-	uint32_t id = atomic_load_explicit(&nodes_n, memory_order_relaxed) + 1;
+	struct node_index *ix = t->index, *nix;
+	uint32_t id = atomic_load_explicit(&t->n, memory_order_relaxed) + 1;
 	struct stack_node *nd;
 	size_t i, cap;
 
@@ -214,11 +232,11 @@ stack_node_intern(uint32_t parent, const uintptr_t *pcs, int n)
 		if ((nix = mem_map(sizeof *nix + cap * sizeof nix->slot[0])) == NULL)
 			return 0;
 		nix->cap = cap;
-		node_index = nix;
+		t->index = nix;
 		for (i = 0; ix != NULL && i < ix->cap; i++) {
 			if (ix->slot[i] != 0) {
-				nd = stack_node(ix->slot[i]);
-				nix->slot[stack_node_slot(nix, nd->parent, nd->pcs, nd->n)] =
+				nd = stack_node(t, ix->slot[i]);
+				nix->slot[stack_node_slot(t, nix, nd->parent, nd->pcs, nd->n)] =
 				    ix->slot[i];
 			}
 		}
@@ -226,27 +244,27 @@ stack_node_intern(uint32_t parent, const uintptr_t *pcs, int n)
 			mem_unmap(ix, sizeof *ix + ix->cap * sizeof ix->slot[0]);
 		ix = nix;
 	}
-	i = stack_node_slot(ix, parent, pcs, n);
+	i = stack_node_slot(t, ix, parent, pcs, n);
 	if (ix->slot[i] != 0)
 		return ix->slot[i];
-	if (stack_id_room(node_of, id) != 0 ||
+	if (stack_id_room(t->by_id, id) != 0 ||
 	    (nd = stack_alloc(sizeof *nd + n * sizeof *pcs)) == NULL)
 		return 0;
 	nd->parent = parent;
 	nd->n = n;
 	memcpy(nd->pcs, pcs, n * sizeof *pcs);
-	node_of[id / STACK_CHUNK_IDS][id % STACK_CHUNK_IDS] = nd;
+	t->by_id[id / STACK_CHUNK_IDS][id % STACK_CHUNK_IDS] = nd;
 	ix->slot[i] = id;
-	atomic_store_explicit(&nodes_n, id, memory_order_release);
+	atomic_store_explicit(&t->n, id, memory_order_release);
 	return id;
 }
 
 /*
- * Returns the innermost node of the native frames PCS[0..DEPTH) (innermost first), adding the
+ * Returns the innermost node in tree T of the words PCS[0..DEPTH) (innermost first), adding the
  * nodes it needs; 0 when out of memory.  The caller holds stack_lock.
  */
 static uint32_t
-stack_nodes_intern(const uintptr_t *pcs, int depth)
+stack_nodes_intern(struct stack_tree *t, const uintptr_t *pcs, int depth)
 {
 	uintptr_t chunk[HS_STACK_CHUNK];
 	uint32_t node = 0;
@@ -254,10 +272,10 @@ stack_nodes_intern(const uintptr_t *pcs, int depth)
 
 	assert(mutex_held(&stack_lock));
 	for (outer = 0; outer < depth; outer += n) {
-		n = depth - outer < HS_STACK_CHUNK ? depth - outer : HS_STACK_CHUNK;
+		n = depth - outer < t->chunk ? depth - outer : t->chunk;
 		for (j = 0; j < n; j++)
 			chunk[j] = pcs[depth - 1 - (outer + j)];
-		if ((node = stack_node_intern(node, chunk, n)) == 0)
+		if ((node = stack_node_intern(t, node, chunk, n)) == 0)
 			return 0;
 	}
 	return node;
@@ -272,8 +290,8 @@ stack_add(const uintptr_t *pcs, int depth, const uintptr_t *pyw, int npy, int do
     uint64_t hash)
 {
 	struct stack_index *ix = atomic_load(&stack_index), *nix;
-	size_t need = sizeof(struct stack_rec) + npy * sizeof *pyw, cap, i;
-	uint32_t id = atomic_load(&stacks_n) + 1, node = 0;
+	size_t cap, i;
+	uint32_t id = atomic_load(&stacks_n) + 1, node = 0, pynode = 0;
 	struct stack_rec *r;
 
 	assert(mutex_held(&stack_lock));
@@ -292,16 +310,17 @@ stack_add(const uintptr_t *pcs, int depth, const uintptr_t *pyw, int npy, int do
 		atomic_store_explicit(&stack_index, nix, memory_order_release);
 		ix = nix;	/* the old index stays mapped: readers may be in it */
 	}
-	if ((depth > 0 && (node = stack_nodes_intern(pcs, depth)) == 0) ||
-	    (r = stack_alloc((need + 7) & ~(size_t)7)) == NULL)
+	if ((depth > 0 && (node = stack_nodes_intern(&native, pcs, depth)) == 0) ||
+	    (npy > 0 && (pynode = stack_nodes_intern(&python, pyw, npy)) == 0) ||
+	    (r = stack_alloc(sizeof *r)) == NULL)
 		return 0;
 	r->hash = hash;
 	r->id = id;
 	r->node = node;
+	r->py = pynode;
 	r->depth = depth;
 	r->npy = npy;
 	r->domain = domain;
-	memcpy(r->py, pyw, npy * sizeof *pyw);
 	rec_of[id / STACK_CHUNK_IDS][id % STACK_CHUNK_IDS] = r;
 	stack_index_put(ix, r);
 	atomic_store_explicit(&stacks_n, id, memory_order_release);
@@ -391,7 +410,7 @@ stack_info(uint32_t id, struct stack_info *s)
 	s->py = r->py;
 	s->innermost = 0;
 	if (r->node != 0) {
-		nd = stack_node(r->node);
+		nd = stack_node(&native, r->node);
 		s->innermost = nd->pcs[nd->n - 1];
 	}
 }
@@ -403,21 +422,22 @@ stack_domain(uint32_t id)
 	return stack_rec(id)->domain;
 }
 
-/* Returns the largest node id handed out. */
+/* Returns the largest node id handed out, of the Python tree if PYTREE, else the native one. */
 uint32_t
-stack_node_count(void)
+stack_node_count(int pytree)
 {
-	return atomic_load_explicit(&nodes_n, memory_order_acquire);
+	return atomic_load_explicit(pytree ? &python.n : &native.n, memory_order_acquire);
 }
 
 /*
- * Returns the pcs of node ID (1 <= ID <= stack_node_count()), the outermost first, their number
- * in *N and the node outside it in *PARENT (0 for none).
+ * Returns the words of node ID (1 <= ID <= stack_node_count(PYTREE)) of the Python tree if
+ * PYTREE, else of the native one, the outermost first; their number in *N and the node outside
+ * it in *PARENT (0 for none).
  */
 const uintptr_t *
-stack_node_get(uint32_t id, uint32_t *parent, int *n)
+stack_node_get(int pytree, uint32_t id, uint32_t *parent, int *n)
 {
-	const struct stack_node *nd = stack_node(id);
+	const struct stack_node *nd = stack_node(pytree ? &python : &native, id);
 
 	*parent = nd->parent;
 	*n = nd->n;

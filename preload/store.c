@@ -13,10 +13,9 @@
  * resets: it writes a database of its own, from the start.
  *
  * Frames are numbered here: a hash table maps each return address seen in a written stack to
- * its frame id (open addressing, at most half full, keys never 0).  So are Python tracebacks,
- * stored once however many stacks end in them: a second table maps each traceback written (its
- * words in the stack table, which never move) to its id.  A write that fails takes back the ids
- * it handed out (store_forget).
+ * its frame id (open addressing, at most half full, keys never 0).  A write that fails takes back
+ * the ids it handed out (store_forget).  Stack nodes and Python tracebacks are the nodes of
+ * stacks.c's trees, with their ids.
  */
 #include "config.h"
 
@@ -41,6 +40,8 @@ static uint32_t py_code_pending;		/* ... once the current write commits */
 static uint32_t stacks_written;		/* stack ids <= stacks_written are in the file */
 static uint32_t nodes_written;		/* stack node ids <= nodes_written are in the file */
 static uint32_t nodes_pending;		/* ... once the current write commits */
+static uint32_t tracebacks_written;	/* Python tree node ids <= this are in the file */
+static uint32_t tracebacks_pending;	/* ... once the current write commits */
 static uint32_t threads_written;	/* thread numbers <= threads_written are in the file */
 static int snapshots_written;		/* snapshot ids <= snapshots_written are in the file */
 static struct frame_slot {
@@ -49,14 +50,6 @@ static struct frame_slot {
 } *frame_slots;				/* hash table of the frames written */
 static size_t frame_cap;		/* slots, a power of two */
 static uint32_t frames_n;		/* frame ids handed out (all written) */
-static struct store_tb {
-	uint32_t parent;		/* the traceback of the caller, 0 = none */
-	uint32_t code;			/* the most recent call's py_code id */
-	int line;			/* and its line */
-	uint32_t id;			/* its py_tracebacks.id, 0 = an empty slot */
-} *tb_slots;				/* hash table of the tracebacks written */
-static size_t tb_cap;			/* slots, a power of two */
-static uint32_t tracebacks_n;		/* traceback ids handed out (all written) */
 static struct line_memo {
 	uintptr_t word;			/* code id << 32 | instruction offset, 0 = empty */
 	int line;			/* py_line() of it */
@@ -273,12 +266,11 @@ store_create(char **cause)
 	sqlite3_close(db);
 	store_pid = hs_pid;
 	modules_written = stacks_written = nodes_written = threads_written = py_code_written = 0;
+	tracebacks_written = 0;
 	snapshots_written = 0;
-	frames_n = tracebacks_n = 0;
+	frames_n = 0;
 	if (frame_slots != NULL)
 		memset(frame_slots, 0, frame_cap * sizeof *frame_slots);
-	if (tb_slots != NULL)
-		memset(tb_slots, 0, tb_cap * sizeof *tb_slots);
 	return 0;
 fail:
 	*cause = store_fail(db, "cannot create the database");
@@ -533,52 +525,6 @@ store_py_code(struct store_ins *st)
 	return 0;
 }
 
-/* Returns the slot of the traceback of CODE and LINE called from PARENT (its own, or the empty one). */
-static size_t
-store_tb_slot(uint32_t parent, uint32_t code, int line)
-{
-	uint64_t h = (((uint64_t)parent << 32 | code) * 0x9e3779b97f4a7c15ull ^ (uint32_t)line) *
-	    0xff51afd7ed558ccdull;
-	size_t mask = tb_cap - 1, i = h >> 32 & mask;
-	const struct store_tb *e;
-
-	for (; (e = &tb_slots[i])->id != 0; i = (i + 1) & mask) {
-		if (e->parent == parent && e->code == code && e->line == line)
-			break;
-	}
-	return i;
-}
-
-/* store_frames_rebuild() for the traceback table. */
-static int
-store_tb_rebuild(size_t cap, uint32_t keep)
-{
-	struct store_tb *old = tb_slots, *slots;
-	size_t ocap = tb_cap, i;
-
-	if ((slots = mem_map(cap * sizeof *slots)) == NULL) {
-		store_nomem = 1;
-		return -1;
-	}
-	tb_slots = slots;
-	tb_cap = cap;
-	for (i = 0; i < ocap; i++) {
-		if (old[i].id != 0 && old[i].id <= keep)
-			tb_slots[store_tb_slot(old[i].parent, old[i].code, old[i].line)] = old[i];
-	}
-	mem_unmap(old, ocap * sizeof *old);
-	return 0;
-}
-
-/* Makes room for one more traceback; -1 if out of memory. */
-static int
-store_tb_room(void)
-{
-	if (2 * ((size_t)tracebacks_n + 1) <= tb_cap)
-		return 0;
-	return store_tb_rebuild(tb_cap ? tb_cap * 2 : 4096, UINT32_MAX);
-}
-
 /* Returns the line of the Python frame WORD (code id << 32 | instruction offset). */
 static int
 store_line(uintptr_t word)
@@ -593,71 +539,33 @@ store_line(uintptr_t word)
 }
 
 /*
- * Returns the id of the Python traceback WORDS[0..N) (code id << 32 | instruction offset each,
- * the most recent call first), writing the rows of the calls not yet in the file; 0 on failure.
- */
-static uint32_t
-store_traceback(struct store_ins *st, const uintptr_t *words, int n)
-{
-	struct store_tb *e;
-	uint32_t tb = 0, code;
-	int level, line;
-
-	for (level = n - 1; level >= 0; level--) {
-		if (store_tb_room() != 0)
-			return 0;
-		code = words[level] >> 32;
-		line = store_line(words[level]);
-		e = &tb_slots[store_tb_slot(tb, code, line)];
-		if (e->id == 0) {
-			ins_int(st, HS_COL(py_tracebacks, id), tracebacks_n + 1);
-			if (tb != 0)
-				ins_int(st, HS_COL(py_tracebacks, parent), tb);
-			ins_int(st, HS_COL(py_tracebacks, code_id), code);
-			ins_int(st, HS_COL(py_tracebacks, line), line);
-			if (ins_next(st) != 0)
-				return 0;
-			e->parent = tb;
-			e->code = code;
-			e->line = line;
-			e->id = ++tracebacks_n;
-		}
-		tb = e->id;
-	}
-	return tb;
-}
-
-/*
- * Forgets the frames and tracebacks numbered above FRAMES and TRACEBACKS: a write that failed
- * was rolled back, and the next one must write them again.  Returns 0, or -1 if out of memory.
+ * Forgets the frames numbered above FRAMES: a write that failed was rolled back, and the next
+ * one must write them again.  Returns 0, or -1 if out of memory.
  */
 static int
-store_forget(uint32_t frames, uint32_t tracebacks)
+store_forget(uint32_t frames)
 {
 	if (frame_cap != 0 && store_frames_rebuild(frame_cap, frames) != 0)
 		return -1;
 	frames_n = frames;
-	if (tb_cap != 0 && store_tb_rebuild(tb_cap, tracebacks) != 0)
-		return -1;
-	tracebacks_n = tracebacks;
 	return 0;
 }
 
 /*
- * Writes the stack nodes not yet in the file (stacks.c numbers them as the file does), with the
- * frames they name; returns 0 or -1.  The caller holds the modules.
+ * Writes the native nodes up to N not yet in the file (stacks.c numbers them as the file does),
+ * with the frames they name; returns 0 or -1.  The caller holds the modules.
  */
 static int
-store_nodes(struct store_ins *st)
+store_nodes(struct store_ins *st, uint32_t n)
 {
 	char frames[HS_STACK_CHUNK * 12 + 3];
 	const uintptr_t *pcs;
-	uint32_t id, n = stack_node_count(), parent, f;
+	uint32_t id, parent, f;
 	size_t len;
 	int k, npcs;
 
 	for (id = nodes_written + 1; id <= n; id++) {
-		pcs = stack_node_get(id, &parent, &npcs);
+		pcs = stack_node_get(0, id, &parent, &npcs);
 		len = 0;
 		frames[len++] = '[';
 		for (k = 0; k < npcs; k++) {
@@ -678,33 +586,59 @@ store_nodes(struct store_ins *st)
 	return 0;
 }
 
-/* Writes the stacks (and their nodes and frames) not yet in the file, up to NSTACKS. */
+/*
+ * Writes the nodes of the Python tree up to N not yet in the file, as rows of py_tracebacks
+ * (stacks.c numbers them as the file does); returns 0 or -1.  Two rows may have the same
+ * caller, code and line: their frames were at different instructions of the line.
+ */
+static int
+store_tracebacks(struct store_ins *st, uint32_t n)
+{
+	const uintptr_t *word;
+	uint32_t id, parent;
+	int one;
+
+	for (id = tracebacks_written + 1; id <= n; id++) {
+		word = stack_node_get(1, id, &parent, &one);
+		ins_int(st, HS_COL(py_tracebacks, id), id);
+		if (parent != 0)
+			ins_int(st, HS_COL(py_tracebacks, parent), parent);
+		ins_int(st, HS_COL(py_tracebacks, code_id), *word >> 32);
+		ins_int(st, HS_COL(py_tracebacks, line), store_line(*word));
+		if (ins_next(st) != 0)
+			return -1;
+	}
+	tracebacks_pending = n;
+	return 0;
+}
+
+/*
+ * Writes the stacks not yet in the file, up to NSTACKS, and the nodes, frames, tracebacks and
+ * code objects they name.  The nodes are counted before the code objects: a node's code object
+ * was made before it, so every code that a node names is written.
+ */
 static int
 store_stacks(struct store_ins *st, uint32_t nstacks)
 {
+	uint32_t id, nnodes = stack_node_count(0), ntbs = stack_node_count(1);
 	struct stack_info si;
-	uint32_t id, tb;
 	int rc = 0;
 
-	if (store_py_code(&st[ST_PY_CODE]) != 0)
+	if (store_py_code(&st[ST_PY_CODE]) != 0 ||
+	    store_tracebacks(&st[ST_PY_TRACEBACK], ntbs) != 0)
 		return -1;
 	modules_hold();
-	if (store_nodes(st) != 0)
+	if (store_nodes(st, nnodes) != 0)
 		rc = -1;
 	for (id = stacks_written + 1; id <= nstacks && rc == 0; id++) {
 		stack_info(id, &si);
-		tb = 0;
-		if (si.npy > 0 && (tb = store_traceback(&st[ST_PY_TRACEBACK], si.py, si.npy)) == 0) {
-			rc = -1;
-			break;
-		}
 		ins_int(&st[ST_STACK], HS_COL(stacks, id), id);
 		ins_int(&st[ST_STACK], HS_COL(stacks, depth), si.depth);
 		if (si.domain != PY_NONE)
 			ins_text(&st[ST_STACK], HS_COL(stacks, domain), store_domain[si.domain]);
 		ins_int(&st[ST_STACK], HS_COL(stacks, py_depth), si.npy);
-		if (tb != 0)
-			ins_int(&st[ST_STACK], HS_COL(stacks, py_traceback), tb);
+		if (si.py != 0)
+			ins_int(&st[ST_STACK], HS_COL(stacks, py_traceback), si.py);
 		if (si.node != 0)
 			ins_int(&st[ST_STACK], HS_COL(stacks, node), si.node);
 		rc = ins_next(&st[ST_STACK]);
@@ -896,13 +830,12 @@ store_write(struct snap_data *d, char **cause)
 	sqlite3 *db = NULL;
 	const char *what = "cannot open the database";
 	int i, busy, id = snapshots_written + 1;
-	uint32_t frames, tracebacks;
+	uint32_t frames;
 
 	assert(snap_held());
 	if ((store_path[0] == '\0' || store_pid != hs_pid) && store_create(cause) != 0)
 		return -1;
 	frames = frames_n;		/* what a failure takes back: see store_forget */
-	tracebacks = tracebacks_n;
 	store_nomem = 0;
 	if (sqlite3_open_v2(store_path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW,
 	    NULL) != SQLITE_OK)
@@ -936,6 +869,7 @@ store_write(struct snap_data *d, char **cause)
 	stacks_written = d->nstacks;
 	nodes_written = nodes_pending;
 	py_code_written = py_code_pending;
+	tracebacks_written = tracebacks_pending;
 	threads_written = d->nthreads;
 	snapshots_written = id;
 	return id;
@@ -946,7 +880,7 @@ fail:
 	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	sqlite3_close(db);
 	/* Locked by a reader for long: nothing was written, the next snapshot may do. */
-	return busy && store_forget(frames, tracebacks) == 0 ? -2 : -1;
+	return busy && store_forget(frames) == 0 ? -2 : -1;
 }
 
 /* In a forked child: the next snapshot creates the child's own database. */
