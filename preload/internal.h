@@ -306,6 +306,23 @@ thread_hist(struct thread *t, struct site_counts *c, int bucket)
 	return thread_hist_more(t, c, bucket, 1);
 }
 void thread_init(void);
+int thread_alone(void);
+
+/* Returns T's counters for the site STACK, NULL if T has none; as thread_site() otherwise. */
+static inline struct site_counts *
+thread_site_find(const struct thread *t, uint32_t stack)
+{
+	uint32_t mask = t->site_cap - 1, i = (stack * 0x9e3779b1u) & mask;
+
+	if (t->site_cap == 0)
+		return NULL;
+	while (t->site_slots[i].stack != 0) {
+		if (t->site_slots[i].stack == stack)
+			return &t->site_vals[t->site_slots[i].index];
+		i = (i + 1) & mask;
+	}
+	return NULL;
+}
 pid_t thread_tid(uint32_t id);
 void thread_atfork_child(void);
 /* Calls FN for every thread's state (live and retired); caller holds the world lock. */
@@ -490,6 +507,7 @@ void scan_classify(struct snap_data *);
 void scan_release(struct snap_data *);
 
 /* snapshot.c: triggers, and what a snapshot holds on its way to the database. */
+struct snap_changes;
 struct snap_data {
 	const char *trigger;		/* HS_TRIGGER_* */
 	const char *label;		/* heapscope_snapshot()'s label, or NULL */
@@ -500,14 +518,19 @@ struct snap_data {
 	uint64_t now;			/* clock_ticks() under the world lock */
 	uint32_t nstacks;		/* stack ids 1..nstacks exist */
 	uint32_t gen;			/* site_gen it was taken at */
+	int inplace;			/* 1: the world lock stays held until it is written, and
+					   the changed sites are read from the counters then
+					   (snap_site_next), not copied into sites and pairs */
+	struct snap_changes *changes;	/* which sites changed */
 	struct snap_site {
 		uint32_t stack;		/* the site */
 		uint32_t npairs;	/* its histogram pairs, in pairs[first..] */
 		size_t first;		/* (a bucket may have a pair from each thread) */
 		struct site_sums s;	/* its counts, summed over threads */
 	} *sites;			/* the sites whose counters changed since the last snapshot
-					   written, in stack order */
-	size_t nsites;			/* entries in sites */
+					   written, in stack order (if not inplace) */
+	size_t nsites;			/* the changed sites, entries in sites if not inplace */
+	size_t next_site;		/* of them, the next snap_site_next() returns */
 	uint64_t *pairs;		/* the sites' histogram pairs */
 	size_t npairs;			/* entries in pairs */
 	struct block *blocks;		/* live blocks in address order, if full */
@@ -528,6 +551,7 @@ struct snap_data {
 	uint64_t total_frees;		/* sum of frees */
 };
 int snap_take(const char *trigger, const char *label, int full);
+int snap_site_next(struct snap_data *, struct snap_site *, const uint64_t **pairs);
 void snap_init(void);
 void snap_exit(void);
 #ifndef NDEBUG

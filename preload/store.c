@@ -703,6 +703,8 @@ static int
 store_rows(struct store_ins *st, struct snap_data *d, int id)
 {
 	const struct site_sums *c;
+	const uint64_t *pairs;
+	struct snap_site site;
 	char lifetimes[2048];
 	uint64_t mapped = 0, nmaps = 0;
 	uint32_t i;
@@ -739,14 +741,13 @@ store_rows(struct store_ins *st, struct snap_data *d, int id)
 		return -1;
 
 	s = &st[ST_SITE];
-	for (k = 0; k < d->nsites; k++) {
-		c = &d->sites[k].s;
+	c = &site.s;
+	while (snap_site_next(d, &site, &pairs)) {
 		if (c->allocs == 0)
 			continue;
-		store_lifetimes(d->pairs + d->sites[k].first, d->sites[k].npairs, lifetimes,
-		    sizeof lifetimes);
+		store_lifetimes(pairs, site.npairs, lifetimes, sizeof lifetimes);
 		ins_int(s, HS_COL(sites, snapshot_id), id);
-		ins_int(s, HS_COL(sites, stack_id), d->sites[k].stack);
+		ins_int(s, HS_COL(sites, stack_id), site.stack);
 		ins_int(s, HS_COL(sites, live_bytes), c->alloc_bytes - c->freed_bytes);
 		ins_int(s, HS_COL(sites, live_blocks), c->allocs - c->frees);
 		ins_int(s, HS_COL(sites, allocs), c->allocs);

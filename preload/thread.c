@@ -413,6 +413,17 @@ thread_exit(void *arg)
 }
 
 /*
+ * Returns 1 if the calling thread is the only live thread with a state: then holding the world
+ * lock stops no one.  The caller holds the registry lock.
+ */
+int
+thread_alone(void)
+{
+	assert(mutex_held(&thread_registry_lock));
+	return self != NULL && registry_len == 1 && registry[0] == self;
+}
+
+/*
  * Calls FN for every thread's state, live and retired; the caller holds the world lock (the
  * registry lock keeps the list still, the shard locks the counters FN reads).
  */
