@@ -160,7 +160,8 @@ HS_TABLE(snapshots)
 HS_COLUMN(snapshots, id, "INTEGER PRIMARY KEY")		/* 1, 2, ... in the order taken */
 HS_COLUMN(snapshots, label, "TEXT")			/* heapscope_snapshot() argument; NULL
 							   for other triggers */
-HS_COLUMN(snapshots, trigger, "TEXT NOT NULL")		/* api, signal, interval or exit */
+HS_COLUMN(snapshots, trigger, "TEXT NOT NULL")		/* api, signal, interval, exit, final
+							   or peak */
 HS_COLUMN(snapshots, time, "REAL NOT NULL")		/* Unix time */
 HS_COLUMN(snapshots, elapsed, "REAL NOT NULL")		/* seconds since tracing began */
 HS_COLUMN(snapshots, live_bytes, "INTEGER NOT NULL")	/* sum of the requested sizes of live
@@ -207,10 +208,39 @@ HS_VIEW(site_states,
     "  s.live_blocks AS live_blocks, s.allocs AS allocs, s.frees AS frees,"
     "  s.alloc_bytes AS alloc_bytes, s.temporaries AS temporaries, s.lifetimes AS lifetimes"
     " FROM snapshots AS n JOIN sites AS s ON s.snapshot_id <= n.id"
-    " WHERE NOT EXISTS (SELECT 1 FROM sites AS l WHERE l.stack_id = s.stack_id"
+    " WHERE n.trigger != '" HS_TRIGGER_PEAK "' AND NOT EXISTS (SELECT 1 FROM sites AS l WHERE l.stack_id = s.stack_id"
     "  AND l.snapshot_id > s.snapshot_id AND l.snapshot_id <= n.id)")
 
-/* Every live heap block at a full snapshot (api, signal, exit triggers). */
+/*
+ * The sites with live blocks at the peak snapshot, the moment the live heap was highest (the
+ * snapshot whose trigger is peak): rewritten with it.
+ */
+HS_TABLE(peak_sites)
+HS_COLUMN(peak_sites, stack_id, "INTEGER PRIMARY KEY REFERENCES stacks(id)")
+HS_COLUMN(peak_sites, live_bytes, "INTEGER NOT NULL")	/* bytes of its blocks alive then */
+HS_COLUMN(peak_sites, live_blocks, "INTEGER NOT NULL")	/* its blocks alive then */
+HS_END(peak_sites, "", "")
+
+/*
+ * The timeline: the live heap and the process's memory, sampled every HEAPSCOPE_TIMELINE
+ * milliseconds while the program runs (a point is kept when a figure moved since the last one
+ * kept, or after ten seconds), without stopping it.
+ */
+HS_TABLE(timeline)
+HS_COLUMN(timeline, elapsed, "REAL PRIMARY KEY")	/* seconds since tracing began */
+HS_COLUMN(timeline, live_bytes, "INTEGER NOT NULL")	/* sum of the sizes of live heap blocks */
+HS_COLUMN(timeline, live_blocks, "INTEGER NOT NULL")	/* live heap blocks */
+HS_COLUMN(timeline, mapped_bytes, "INTEGER NOT NULL")	/* bytes of the program's live mmap
+							   regions, pymalloc's arenas included */
+HS_COLUMN(timeline, pyarena_bytes, "INTEGER")		/* of those, pymalloc's arenas; NULL
+							   when not tracing a CPython */
+HS_COLUMN(timeline, rss_anon, "INTEGER NOT NULL")	/* resident anonymous memory, bytes
+							   (RssAnon of /proc/PID/status) */
+HS_COLUMN(timeline, rss_file, "INTEGER NOT NULL")	/* resident file-backed and shared
+							   memory, bytes (RssFile + RssShmem) */
+HS_END(timeline, "", "")
+
+/* Every live heap block at a full snapshot (api, signal, exit, final triggers). */
 HS_TABLE(blocks)
 HS_COLUMN(blocks, snapshot_id, "INTEGER NOT NULL REFERENCES snapshots(id)")
 HS_COLUMN(blocks, address, "INTEGER NOT NULL")		/* what malloc returned */
