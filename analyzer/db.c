@@ -286,9 +286,35 @@ db_snapshot_query(struct db *db, const char *sql, const char *arg, int id,
 }
 
 /*
+ * Returns 1 if snapshot ID of DB is the peak (its sites are in peak_sites), 0 if not, or -1 with
+ * *CAUSE set.
+ */
+int
+db_snapshot_is_peak(struct db *db, int64_t id, char **cause)
+{
+	sqlite3_stmt *stmt;
+	int rc, peak = 0;
+
+	if ((stmt = db_prepare(db, "SELECT trigger = '" HS_TRIGGER_PEAK "' FROM snapshots"
+	    " WHERE id = ?1", cause)) == NULL)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, id);
+	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		peak = sqlite3_column_int(stmt, 0);
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		*cause = db_cause(db, rc);
+		return -1;
+	}
+	return peak;
+}
+
+/*
  * Finds the snapshot named by ARG: an id, "first", "last" (also when ARG is NULL), "peak" (the
  * last snapshot whose trigger is peak, if the database has one) or a label, meaning the last
- * snapshot with that label.  Fills *SNAP and returns 0, or returns -1 with *CAUSE set when the
+ * snapshot with that label.  The first and the last are of the snapshots but the peak, and the
+ * last is a traced CPython's exit snapshot (the start of its finalization) rather than its final
+ * one, when it has both.  Fills *SNAP and returns 0, or returns -1 with *CAUSE set when the
  * database has no such snapshot.
  */
 int
@@ -307,10 +333,13 @@ db_snapshot_find(struct db *db, const char *arg, struct db_snapshot *snap, char 
 			return -1;
 	}
 	if (!found) {
+		/* The peak is no first or last; a CPython's final one only when alone. */
 		if (arg == NULL || strcmp(arg, "last") == 0)
-			sql = DB_SNAPSHOT_COLUMNS "ORDER BY id DESC LIMIT 1";
+			sql = DB_SNAPSHOT_COLUMNS "WHERE trigger != '" HS_TRIGGER_PEAK "'"
+			    " ORDER BY trigger = '" HS_TRIGGER_FINAL "', id DESC LIMIT 1";
 		else if (strcmp(arg, "first") == 0)
-			sql = DB_SNAPSHOT_COLUMNS "ORDER BY id LIMIT 1";
+			sql = DB_SNAPSHOT_COLUMNS "WHERE trigger != '" HS_TRIGGER_PEAK "'"
+			    " ORDER BY id LIMIT 1";
 		else if (db_is_id(arg))
 			sql = DB_SNAPSHOT_COLUMNS "WHERE id = ?1";
 		else
@@ -346,8 +375,8 @@ db_snapshot_scanned(struct db *db, struct db_snapshot *snap, char **cause)
 	int found;
 
 	memset(snap, 0, sizeof *snap);
-	found = db_snapshot_query(db, DB_SNAPSHOT_COLUMNS
-	    "WHERE scanned = 1 ORDER BY id DESC LIMIT 1", NULL, 0, snap, cause);
+	found = db_snapshot_query(db, DB_SNAPSHOT_COLUMNS "WHERE scanned = 1"
+	    " ORDER BY trigger = '" HS_TRIGGER_FINAL "', id DESC LIMIT 1", NULL, 0, snap, cause);
 	if (found > 0)
 		return 0;
 	if (found < 0)

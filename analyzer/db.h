@@ -37,6 +37,7 @@ int		 db_rows(struct db *, const char *, int (*)(sqlite3_stmt *, void *, char **
 int		 db_read_begin(struct db *);
 void		 db_read_end(struct db *, int);
 int		 db_snapshot_find(struct db *, const char *, struct db_snapshot *, char **);
+int		 db_snapshot_is_peak(struct db *, int64_t, char **);
 int		 db_snapshot_scanned(struct db *, struct db_snapshot *, char **);
 void		 db_snapshot_clear(struct db_snapshot *);
 void		 db_snapshot_json(const struct db_snapshot *);

@@ -180,7 +180,7 @@ stats_site_py(struct stats *s, struct stats_source *src, struct stats_site *site
 /*
  * Reads the sites of snapshot ID of SRC with live blocks, as side SIDE: each site's row of the
  * latest snapshot up to ID (a snapshot has rows for the sites that changed since the one
- * before).  A stack the source already has from an earlier snapshot gets the numbers of this
+ * before), or for the peak snapshot its rows of peak_sites.  A stack the source already has from an earlier snapshot gets the numbers of this
  * side; a new one is added with the first frames of its stack (all of them if the report needs
  * whole stacks).  Returns 0, or -1 with *CAUSE set.
  */
@@ -189,13 +189,19 @@ stats_load(struct stats *s, struct stats_source *src, int64_t id, unsigned int s
     char **cause)
 {
 	sqlite3_stmt *stmt;
-	int rc;
+	int rc, peak;
 
 	assert(side < STATS_SIDES);
-	stmt = db_prepare(src->db, "SELECT stack_id, ?2, live_bytes, live_blocks FROM"
-	    " (SELECT stack_id, max(snapshot_id), live_bytes, live_blocks FROM sites"
-	    " WHERE snapshot_id <= ?1 GROUP BY stack_id) WHERE live_blocks > 0 ORDER BY stack_id",
-	    cause);
+	if ((peak = db_snapshot_is_peak(src->db, id, cause)) < 0)
+		return -1;
+	if (peak)
+		stmt = db_prepare(src->db, "SELECT stack_id, ?2, live_bytes, live_blocks"
+		    " FROM peak_sites WHERE live_blocks > 0 ORDER BY stack_id", cause);
+	else
+		stmt = db_prepare(src->db, "SELECT stack_id, ?2, live_bytes, live_blocks FROM"
+		    " (SELECT stack_id, max(snapshot_id), live_bytes, live_blocks FROM sites"
+		    " WHERE snapshot_id <= ?1 GROUP BY stack_id) WHERE live_blocks > 0"
+		    " ORDER BY stack_id", cause);
 	if (stmt == NULL)
 		return -1;
 	sqlite3_bind_int64(stmt, 1, id);

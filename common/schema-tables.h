@@ -157,7 +157,8 @@ HS_END(threads, "", "")
 
 /* One row per snapshot, each written in one transaction. */
 HS_TABLE(snapshots)
-HS_COLUMN(snapshots, id, "INTEGER PRIMARY KEY")		/* 1, 2, ... in the order taken */
+HS_COLUMN(snapshots, id, "INTEGER PRIMARY KEY")		/* 1, 2, ... in the order taken; 0 for
+							   the peak */
 HS_COLUMN(snapshots, label, "TEXT")			/* heapscope_snapshot() argument; NULL
 							   for other triggers */
 HS_COLUMN(snapshots, trigger, "TEXT NOT NULL")		/* api, signal, interval, exit, final

@@ -29,8 +29,8 @@
 					   its finalization, where atexit handlers run */
 #define HS_TRIGGER_FINAL "final"	/* a traced CPython's exit, after its finalization */
 #define HS_TRIGGER_PEAK "peak"		/* the moment the live heap was highest so far: one
-					   such snapshot, rewritten as the heap grows; its sites
-					   are in peak_sites, not sites */
+					   such snapshot, id 0, rewritten as the heap grows; its
+					   sites are in peak_sites, not sites */
 
 /* Leak kinds, as stored in blocks.leak (valgrind's names). */
 #define HS_LEAK_REACHABLE "reachable"	/* reached from a root through start pointers */

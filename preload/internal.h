@@ -189,6 +189,9 @@ struct site_counts {
 	uint32_t more;		/* 1 + index in site_more of its chunk, 0 = none; or
 				   SITE_FULL + index in site_full of its histogram */
 	uint32_t gen;		/* site_gen when they last changed, 0 if never */
+	int64_t peak_bytes;	/* alloc_bytes - freed_bytes at the peak of peak_epoch */
+	int32_t peak_blocks;	/* allocs - frees then */
+	uint32_t peak_epoch;	/* the peak they last saw (peak.c) */
 };
 #define SITE_MORE 8
 #define SITE_FULL 0x80000000u
@@ -222,6 +225,8 @@ struct thread {
 	uint32_t id;			/* heapscope's thread number, from 1 */
 	pid_t tid;			/* kernel thread id */
 	uintptr_t last_alloc;		/* address of its latest allocation, for temporaries */
+	int64_t peak_delta;		/* bytes it allocated less those it freed since its last
+					   flush into the live heap (peak.c) */
 	struct unwind_thread *unwind;	/* the unwinder's cache of the last stack */
 	uint32_t site_cap;		/* slots in site_slots, a power of two */
 	uint32_t site_count;		/* sites counted; site_count <= site_cap / 2 */
@@ -506,6 +511,58 @@ int scan_collect(struct snap_data *, pid_t spare, char **cause);
 void scan_classify(struct snap_data *);
 void scan_release(struct snap_data *);
 
+/* peak.c: the moment the live heap was highest, and the sites' state then. */
+extern _Atomic uint32_t peak_epoch;
+extern _Atomic int64_t peak_step;
+extern _Atomic int64_t heap_live;
+extern _Atomic int64_t peak_high;
+void peak_flush(struct thread *);
+struct snap_data;
+int peak_collect(struct snap_data *, int always);
+void peak_written(const struct snap_data *);
+int peak_due(void);
+void peak_atfork_child(void);
+
+/*
+ * Before counters C change: if they have not changed since the current peak began, their live
+ * state is the peak's, and they keep a copy of it.  The caller holds a shard lock.
+ */
+static inline HS_ALWAYS_INLINE void
+peak_touch(struct site_counts *c)
+{
+	uint32_t epoch = atomic_load_explicit(&peak_epoch, memory_order_relaxed);
+
+	if (HS_UNLIKELY(c->peak_epoch != epoch)) {
+		c->peak_bytes = (int64_t)(c->s.alloc_bytes - c->s.freed_bytes);
+		c->peak_blocks = (int32_t)(c->s.allocs - c->s.frees);
+		c->peak_epoch = epoch;
+	}
+}
+
+/*
+ * Before a free: if T's delta is a growth that takes the live heap past its peak, the state
+ * before the free is a new high, which a flush at the next step would miss.  As peak_touch.
+ */
+static inline HS_ALWAYS_INLINE void
+peak_fall(struct thread *t)
+{
+	if (HS_UNLIKELY(t->peak_delta > 0) &&
+	    atomic_load_explicit(&heap_live, memory_order_relaxed) + t->peak_delta >
+	    atomic_load_explicit(&peak_high, memory_order_relaxed))
+		peak_flush(t);
+}
+
+/* Adds BYTES (negative for a free) to T's delta, flushing it at a step.  As peak_touch. */
+static inline HS_ALWAYS_INLINE void
+peak_count(struct thread *t, int64_t bytes)
+{
+	int64_t step = atomic_load_explicit(&peak_step, memory_order_relaxed);
+
+	t->peak_delta += bytes;
+	if (HS_UNLIKELY(t->peak_delta >= step || t->peak_delta <= -step))
+		peak_flush(t);
+}
+
 /* snapshot.c: triggers, and what a snapshot holds on its way to the database. */
 struct snap_changes;
 struct snap_data {
@@ -533,6 +590,17 @@ struct snap_data {
 	size_t next_site;		/* of them, the next snap_site_next() returns */
 	uint64_t *pairs;		/* the sites' histogram pairs */
 	size_t npairs;			/* entries in pairs */
+	struct peak_site {
+		uint32_t stack;		/* the site */
+		int64_t bytes;		/* its live bytes at the peak */
+		int64_t blocks;		/* its live blocks then */
+	} *peak;			/* the peak's sites, in stack order, if peak_epoch != 0 */
+	size_t npeak;			/* entries in peak */
+	uint32_t peak_epoch;		/* the peak written with it, 0 for none */
+	int64_t peak_high;		/* the live heap that made it the peak */
+	double peak_time;		/* when it was: Unix time */
+	double peak_elapsed;		/* and seconds since tracing began */
+	int peak_only;			/* 1: no snapshot of its own, only the peak */
 	struct block *blocks;		/* live blocks in address order, if full */
 	size_t nblocks;			/* entries in blocks */
 	size_t nblocks_cap;		/* entries mapped for blocks */

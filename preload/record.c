@@ -38,9 +38,12 @@ record_death(struct thread *t, const struct block *b, uint64_t now)
 		log_fail("out of memory for site counters");
 		return;
 	}
+	peak_fall(t);
+	peak_touch(c);
 	c->s.frees++;
 	c->s.freed_bytes += b->size;
 	c->gen = atomic_load_explicit(&site_gen, memory_order_relaxed);
+	peak_count(t, -(int64_t)b->size);
 	if (t->last_alloc == b->addr)
 		c->s.temporaries++;
 	if (HS_UNLIKELY(thread_hist(t, c, record_bucket(b->birth, now)) != 0))
@@ -83,9 +86,11 @@ record_birth(struct thread *t, const struct block *b, const struct block *old)
 	if ((c = record_site(t, b->stack)) == NULL)
 		cause = "out of memory for site counters";
 	else if (table_insert(sh, b, &cause) == 0) {
+		peak_touch(c);
 		c->s.allocs++;
 		c->s.alloc_bytes += b->size;
 		c->gen = atomic_load_explicit(&site_gen, memory_order_relaxed);
+		peak_count(t, b->size);
 	}
 	table_unlock(sh);
 	if (cause != NULL)

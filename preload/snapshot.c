@@ -44,6 +44,7 @@ static _Atomic pid_t snap_writer_tid;	/* kernel tid of the writer thread, 0 if n
 					   scan neither stops nor scans it */
 
 #define SNAP_FATAL_WAIT 5	/* seconds a fatal signal waits for the exit snapshot */
+#define SNAP_TICK_NS 100000000	/* between the writer thread's ticks (snap_tick) */
 
 /*
  * The sites that changed since the last snapshot written, being found (snap_changes): a bit per
@@ -268,6 +269,7 @@ snap_release(struct snap_data *d)
 	if (!d->inplace)
 		mem_unmap(d->sites, d->nsites * sizeof *d->sites);
 	mem_unmap(d->pairs, d->npairs * sizeof *d->pairs);
+	mem_unmap(d->peak, d->npeak * sizeof *d->peak);
 	if (d->changes != NULL) {
 		mem_unmap(d->changes->bits, d->changes->nwords * sizeof *d->changes->bits);
 		mem_unmap(d->changes->rank, d->changes->nwords * sizeof *d->changes->rank);
@@ -306,7 +308,7 @@ snap_collect(struct snap_data *d, int scan, char **cause)
 			d->blocks = mem_map(d->nblocks_cap * sizeof *d->blocks);
 	}
 	if (d->tids == NULL || (d->nblocks_cap != 0 && d->blocks == NULL) ||
-	    snap_changes(d) != 0) {
+	    snap_changes(d) != 0 || peak_collect(d, 0) != 0) {
 		d->inplace = 0;
 		table_unlock_all();
 		pthread_mutex_unlock(&thread_registry_lock);
@@ -369,8 +371,10 @@ snap_take_above(const char *trigger, const char *label, int full, uintptr_t stac
 	scan = full && hs_cfg.leaks && scan_prepare() == 0;
 	if (snap_collect(&d, scan, &cause) == 0) {
 		d.elapsed = clock_ticks_to_sec(d.now - hs_start_ticks);
-		if ((id = store_write(&d, &cause)) > 0)
+		if ((id = store_write(&d, &cause)) > 0) {
 			snap_written_gen = d.gen;
+			peak_written(&d);
+		}
 	}
 	snap_unlock(&d);
 	snap_release(&d);
@@ -408,6 +412,48 @@ snap_take(const char *trigger, const char *label, int full)
 	    "mov %%r15, 40(%0)"
 	    : : "r"(regs) : "memory");
 	return snap_take_above(trigger, label, full, (uintptr_t)regs);
+}
+
+/*
+ * Writes the peak alone, between snapshots, if it grew by a tenth since the one written
+ * (peak_due); the writer thread calls it at its ticks.  The caller has set the re-entry guard.
+ */
+static void
+snap_peak(void)
+{
+	struct snap_data d;
+	char *cause = NULL;
+	int id = -1;
+
+	if (!peak_due() || getpid() != hs_pid)
+		return;
+	pthread_mutex_lock(&snap_lock);
+	if (atomic_load(&hs_state) != HS_ON)
+		goto out;
+	memset(&d, 0, sizeof d);
+	d.peak_only = 1;
+	modules_refresh();
+	pthread_mutex_lock(&thread_registry_lock);
+	table_lock_all();
+	d.nstacks = stack_count();
+	d.nthreads = thread_count;
+	if ((d.tids = mem_map(((size_t)d.nthreads + 1) * sizeof *d.tids)) != NULL) {
+		for (uint32_t i = 1; i <= d.nthreads; i++)
+			d.tids[i] = thread_tid(i);
+	}
+	if (d.tids == NULL || peak_collect(&d, 1) != 0)
+		cause = "out of memory for the peak";
+	table_unlock_all();
+	pthread_mutex_unlock(&thread_registry_lock);
+	if (cause == NULL && d.peak_epoch != 0 && (id = store_write(&d, &cause)) == 0)
+		peak_written(&d);
+	snap_release(&d);
+	if (id == -2 && !atomic_exchange(&snap_busy_warned, 1))
+		log_warn("%s; peak skipped", cause);
+	else if (id == -1)
+		log_fail("%s", cause);
+out:
+	pthread_mutex_unlock(&snap_lock);
 }
 
 /* Takes the exit snapshot and stops tracing; the caller has set the re-entry guard. */
@@ -465,6 +511,24 @@ snap_on_fatal(int sig)
 	errno = saved;
 }
 
+/* Adds NS nanoseconds to *T. */
+static void
+snap_add_ns(struct timespec *t, long ns)
+{
+	t->tv_nsec += ns;
+	while (t->tv_nsec >= 1000000000) {
+		t->tv_sec++;
+		t->tv_nsec -= 1000000000;
+	}
+}
+
+/* The writer thread's periodic work between snapshots: the peak, when it grew. */
+static void
+snap_tick(void)
+{
+	snap_peak();
+}
+
 /* Adds the interval to *T. */
 static void
 snap_advance(struct timespec *t)
@@ -481,8 +545,8 @@ snap_advance(struct timespec *t)
 static void *
 snap_writer(void *arg)
 {
-	struct timespec next, now;
-	int rc;
+	struct timespec next, tick, now;
+	int rc, interval;
 
 	(void)arg;
 	hooks_own_thread();
@@ -490,10 +554,12 @@ snap_writer(void *arg)
 	clock_gettime(CLOCK_MONOTONIC, &next);
 	snap_advance(&next);
 	for (;;) {
-		if (hs_cfg.interval > 0)
-			rc = sem_clockwait(&snap_wake, CLOCK_MONOTONIC, &next);
-		else
-			rc = sem_wait(&snap_wake);
+		/* Wake at the next interval snapshot, or the next tick if that is earlier. */
+		clock_gettime(CLOCK_MONOTONIC, &tick);
+		snap_add_ns(&tick, SNAP_TICK_NS);
+		interval = hs_cfg.interval > 0 && (next.tv_sec < tick.tv_sec ||
+		    (next.tv_sec == tick.tv_sec && next.tv_nsec <= tick.tv_nsec));
+		rc = sem_clockwait(&snap_wake, CLOCK_MONOTONIC, interval ? &next : &tick);
 		if (rc != 0 && errno == EINTR)
 			continue;
 		if (atomic_load(&snap_exit_wanted)) {
@@ -507,6 +573,10 @@ snap_writer(void *arg)
 			while (sem_trywait(&snap_wake) == 0)
 				;	/* several signals at once make one snapshot */
 			snap_take(HS_TRIGGER_SIGNAL, NULL, 1);
+			continue;
+		}
+		if (!interval) {
+			snap_tick();
 			continue;
 		}
 		snap_take(HS_TRIGGER_INTERVAL, NULL, 0);
@@ -528,8 +598,6 @@ snap_start_writer(void)
 
 	snap_writer_running = 0;
 	atomic_store(&snap_writer_tid, 0);
-	if (hs_cfg.signal == 0 && hs_cfg.interval <= 0)
-		return;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	if (pthread_create(&t, NULL, snap_writer, NULL) == 0) {
@@ -588,6 +656,7 @@ snap_child(void)
 	thread_atfork_child();
 	store_atfork_child();
 	snap_written_gen = 0;	/* the child's database starts empty */
+	peak_atfork_child();
 	sem_init(&snap_wake, 0, 0);
 	sem_init(&snap_done, 0, 0);
 	atomic_store(&snap_exit_wanted, 0);

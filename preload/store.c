@@ -68,7 +68,7 @@ static int store_nomem;			/* 1 when the write under way ran out of memory of
  */
 enum {
 	ST_MODULE, ST_FRAME, ST_STACK, ST_STACK_NODE, ST_THREAD, ST_SNAPSHOT, ST_SITE, ST_BLOCK,
-	ST_EDGE, ST_MAPPING, ST_PY_CODE, ST_PY_TRACEBACK, ST_N,
+	ST_EDGE, ST_MAPPING, ST_PY_CODE, ST_PY_TRACEBACK, ST_PEAK_SITE, ST_N,
 	ST_PROCESS = ST_N		/* one row, never staged */
 };
 /* A table's entry in store_tables: its name and its number of columns. */
@@ -83,6 +83,7 @@ static const struct {
 	[ST_SITE] = STORE_TABLE(sites), [ST_BLOCK] = STORE_TABLE(blocks),
 	[ST_EDGE] = STORE_TABLE(edges), [ST_MAPPING] = STORE_TABLE(mappings),
 	[ST_PY_CODE] = STORE_TABLE(py_code), [ST_PY_TRACEBACK] = STORE_TABLE(py_tracebacks),
+	[ST_PEAK_SITE] = STORE_TABLE(peak_sites),
 	[ST_PROCESS] = STORE_TABLE(process),
 };
 #define STORE_BATCH 32
@@ -717,6 +718,8 @@ store_rows(struct store_ins *st, struct snap_data *d, int id)
 		if (ins_next(&st[ST_THREAD]) != 0)
 			return -1;
 	}
+	if (d->peak_only)
+		return 0;
 	s = &st[ST_SNAPSHOT];
 	ins_int(s, HS_COL(snapshots, id), id);
 	ins_text(s, HS_COL(snapshots, label), d->label);
@@ -819,8 +822,50 @@ store_rows(struct store_ins *st, struct snap_data *d, int id)
 }
 
 /*
+ * Writes D's peak as the snapshot with trigger peak, id 0, and its sites, in place of the peak
+ * written before.  Returns 0 or -1.
+ */
+static int
+store_peak(struct store_ins *st, const struct snap_data *d)
+{
+	struct store_ins *s = &st[ST_SNAPSHOT];
+	int64_t bytes = 0, blocks = 0;
+	size_t k;
+
+	if (sqlite3_exec(st->db, "DELETE FROM peak_sites; DELETE FROM snapshots WHERE trigger = '"
+	    HS_TRIGGER_PEAK "'", NULL, NULL, NULL) != SQLITE_OK)
+		return -1;
+	for (k = 0; k < d->npeak; k++) {
+		if (d->peak[k].bytes == 0 && d->peak[k].blocks == 0)
+			continue;	/* alive at the peak in one thread, freed by another */
+		ins_int(&st[ST_PEAK_SITE], HS_COL(peak_sites, stack_id), d->peak[k].stack);
+		ins_int(&st[ST_PEAK_SITE], HS_COL(peak_sites, live_bytes), d->peak[k].bytes);
+		ins_int(&st[ST_PEAK_SITE], HS_COL(peak_sites, live_blocks), d->peak[k].blocks);
+		if (ins_next(&st[ST_PEAK_SITE]) != 0)
+			return -1;
+		bytes += d->peak[k].bytes;
+		blocks += d->peak[k].blocks;
+	}
+	/* What the peak's moment did not record is 0: the mappings and the totals. */
+	ins_int(s, HS_COL(snapshots, id), 0);
+	ins_text(s, HS_COL(snapshots, trigger), HS_TRIGGER_PEAK);
+	ins_real(s, HS_COL(snapshots, time), d->peak_time);
+	ins_real(s, HS_COL(snapshots, elapsed), d->peak_elapsed);
+	ins_int(s, HS_COL(snapshots, live_bytes), bytes);
+	ins_int(s, HS_COL(snapshots, live_blocks), blocks);
+	ins_int(s, HS_COL(snapshots, mapped_bytes), 0);
+	ins_int(s, HS_COL(snapshots, mappings), 0);
+	ins_int(s, HS_COL(snapshots, total_allocs), 0);
+	ins_int(s, HS_COL(snapshots, total_frees), 0);
+	ins_int(s, HS_COL(snapshots, full), 0);
+	ins_int(s, HS_COL(snapshots, scanned), 0);
+	return ins_next(s);
+}
+
+/*
  * Writes snapshot D in one transaction, creating the database first if this process has none.
- * Returns the snapshot id; or, with *CAUSE set and nothing of this snapshot in the file, -2 if
+ * Returns the snapshot id (0 for the peak alone, D->peak_only); or, with *CAUSE set and nothing
+ * of this snapshot in the file, -2 if
  * another process kept the database locked, -1 for any other failure.  The caller holds
  * snap_lock, which makes the writes of a process one at a time: the state above is theirs.
  */
@@ -855,7 +900,7 @@ store_write(struct snap_data *d, char **cause)
 		st[i].table = i;
 	}
 	if (store_modules(&st[ST_MODULE]) != 0 || store_stacks(st, d->nstacks) != 0 ||
-	    store_rows(st, d, id) != 0)
+	    store_rows(st, d, id) != 0 || (d->peak_epoch != 0 && store_peak(st, d) != 0))
 		goto fail;
 	for (i = 0; i < ST_N; i++) {
 		if (ins_flush(&st[i]) != 0)
@@ -872,8 +917,9 @@ store_write(struct snap_data *d, char **cause)
 	py_code_written = py_code_pending;
 	tracebacks_written = tracebacks_pending;
 	threads_written = d->nthreads;
-	snapshots_written = id;
-	return id;
+	if (!d->peak_only)
+		snapshots_written = id;
+	return d->peak_only ? 0 : id;
 fail:
 	*cause = store_fail(store_nomem ? NULL : db, what);
 	busy = db != NULL && sqlite3_errcode(db) == SQLITE_BUSY;

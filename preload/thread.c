@@ -340,6 +340,25 @@ site_sums_add(struct site_sums *to, const struct site_sums *c)
 }
 
 /*
+ * Adds the live state at the current peak of C (see peak.c) into that of TO, before C's counts
+ * are added to TO's.
+ */
+static void
+thread_fold_peak(struct site_counts *to, const struct site_counts *c)
+{
+	uint32_t epoch = atomic_load(&peak_epoch);
+
+	peak_touch(to);
+	if (c->peak_epoch == epoch) {
+		to->peak_bytes += c->peak_bytes;
+		to->peak_blocks += c->peak_blocks;
+	} else {
+		to->peak_bytes += (int64_t)(c->s.alloc_bytes - c->s.freed_bytes);
+		to->peak_blocks += (int32_t)(c->s.allocs - c->s.frees);
+	}
+}
+
+/*
  * Adds every counter of FROM into INTO; the caller holds the world lock.  -1 if out of memory,
  * and then nothing was added: every site of FROM gets its counters in INTO (at zero, if new),
  * and INTO room for a chunk and a histogram per pair of FROM's, before the first is added, since FROM's state
@@ -371,6 +390,7 @@ thread_fold(struct thread *into, const struct thread *from)
 			continue;
 		to = thread_site(into, from->site_slots[i].stack);
 		c = &from->site_vals[from->site_slots[i].index];
+		thread_fold_peak(to, c);
 		site_sums_add(&to->s, &c->s);
 		n = thread_hist_pairs(from, c, pairs);
 		for (k = 0; k < n; k++)
@@ -392,6 +412,7 @@ thread_exit(void *arg)
 
 	pthread_mutex_lock(&thread_registry_lock);
 	table_lock_all();
+	peak_flush(t);		/* its bytes stay in the live heap, no longer in a delta */
 	if (thread_fold(&retired, t) != 0)
 		kept = 1;	/* keep the state registered rather than lose its counts */
 	else {

@@ -64,7 +64,12 @@ consistent() {
 	      s.live_blocks != ifnull(sum(c.live_blocks), 0) AS blocks,
 	      s.total_allocs != ifnull(sum(c.allocs), 0) OR
 	        s.total_frees != ifnull(sum(c.frees), 0) AS totals
-	    FROM snapshots s LEFT JOIN site_states c ON c.snapshot_id = s.id GROUP BY s.id)
+	    FROM snapshots s LEFT JOIN site_states c ON c.snapshot_id = s.id WHERE s.id > 0
+	    GROUP BY s.id
+	    UNION ALL
+	    SELECT 0, s.live_bytes != ifnull(sum(p.live_bytes), 0),
+	      s.live_blocks != ifnull(sum(p.live_blocks), 0), 0
+	    FROM snapshots s, peak_sites p WHERE s.id = 0 GROUP BY s.id)
 	  JOIN (SELECT 1 AS k, 'sites do not add up to live_bytes' AS what UNION ALL
 	    SELECT 2, 'sites do not add up to live_blocks' UNION ALL
 	    SELECT 3, 'sites do not add up to the totals')
@@ -84,7 +89,8 @@ consistent() {
 }
 
 # triggers DB: the snapshots of DB, as "trigger:label ...".
-triggers() { q "$1" "SELECT group_concat(trigger || ':' || ifnull(label, ''), ' ') FROM snapshots"; }
+triggers() { q "$1" "SELECT group_concat(trigger || ':' || ifnull(label, ''), ' ') FROM snapshots
+    WHERE id > 0"; }
 
 # path OFFSETS: the path that a fault line names (the return addresses of the failed call, of its
 # caller and so on) as "function (file:line) < its caller (file:line) < ...", inlined functions

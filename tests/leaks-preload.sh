@@ -137,7 +137,7 @@ is "$(q "$db" "SELECT count(*), min(leak) FROM blocks WHERE snapshot_id = 1 AND 
 db=$T/off.db
 HEAPSCOPE_LEAKS=0 traced "$db" "$VICTIMS/shapes" >"$T/out" 2>"$T/err"
 is "$?" 0 "HEAPSCOPE_LEAKS=0: exits 0"
-is "$(q "$db" "SELECT group_concat(scanned, ' ') FROM snapshots")" "0 0" "no snapshot is scanned"
+is "$(q "$db" "SELECT group_concat(scanned, ' ') FROM snapshots WHERE id > 0")" "0 0" "no snapshot is scanned"
 is "$(q "$db" "SELECT count(*) FROM blocks WHERE leak IS NOT NULL OR cycle_id IS NOT NULL OR
     root_refs IS NOT NULL OR block_refs IS NOT NULL")/$(q "$db" "SELECT count(*) FROM edges")" \
     "0/0" "no verdicts, no reference counts, no edges"
@@ -146,7 +146,7 @@ is "$(q "$db" "SELECT count(*) FROM blocks WHERE snapshot_id = 1")" \
     "the blocks are there all the same"
 db=$T/on.db
 HEAPSCOPE_LEAKS=1 traced "$db" "$VICTIMS/shapes" >"$T/out" 2>"$T/err"
-is "$(q "$db" "SELECT group_concat(scanned, ' ') FROM snapshots")" "1 1" "HEAPSCOPE_LEAKS=1"
+is "$(q "$db" "SELECT group_concat(scanned, ' ') FROM snapshots WHERE id > 0")" "1 1" "HEAPSCOPE_LEAKS=1"
 db=$T/bad.db
 HEAPSCOPE_LEAKS=maybe traced "$db" "$VICTIMS/exiter" >"$T/out" 2>"$T/err"
 is "$?" 7 "a bad HEAPSCOPE_LEAKS: the program runs on"

@@ -112,7 +112,7 @@ wait_for() {
 
 # snapshots DB: the number of snapshots written so far (0 before the file exists; sqlite3 is not
 # run on a missing file, which it would create, and heapscope never writes over a file).
-snapshots() { [ -f "$1" ] && q "$1" "SELECT count(*) FROM snapshots" || echo 0; }
+snapshots() { [ -f "$1" ] && q "$1" "SELECT count(*) FROM snapshots WHERE trigger != 'peak'" || echo 0; }
 
 # wait_snapshots DB N: waits (at most 20 s) until DB holds N snapshots.
 wait_snapshots() {
