@@ -34,6 +34,7 @@
 #include "internal.h"
 
 #define PEAK_STEP_MIN 4096	/* bytes: the smallest step of a thread's delta */
+#define PEAK_WAIT 1.0		/* seconds before the writer thread may write the peak alone */
 
 _Atomic uint32_t peak_epoch;		/* the current peak's epoch, 0 before the first */
 _Atomic int64_t peak_step = PEAK_STEP_MIN;	/* the size of delta a thread flushes at */
@@ -204,13 +205,17 @@ peak_written(const struct snap_data *d)
 /*
  * Returns 1 if the peak grew by a tenth since the one in the database (or there is none yet
  * and the heap holds something): time for the writer thread to write it between snapshots.
+ * Never in the first PEAK_WAIT seconds: a process that runs shorter, such as a shell script
+ * that only executes the program (pyenv's python3 is one), would create the database, which
+ * the program it executes then finds taken.
  */
 int
 peak_due(void)
 {
 	int64_t high = atomic_load_explicit(&peak_high, memory_order_relaxed);
 
-	if (atomic_load_explicit(&peak_epoch, memory_order_relaxed) == peak_written_epoch)
+	if (atomic_load_explicit(&peak_epoch, memory_order_relaxed) == peak_written_epoch ||
+	    clock_ticks_to_sec(clock_ticks() - hs_start_ticks) < PEAK_WAIT)
 		return 0;
 	return high > peak_written_high + peak_written_high / 10;
 }
