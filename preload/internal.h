@@ -622,6 +622,7 @@ int snap_take(const char *trigger, const char *label, int full);
 int snap_site_next(struct snap_data *, struct snap_site *, const uint64_t **pairs);
 void snap_init(void);
 void snap_exit(void);
+void snap_py_exit(void);
 #ifndef NDEBUG
 int snap_held(void);
 #endif

@@ -24,6 +24,14 @@
  * A code object's address may be reused by another one: an id is kept only while the object at
  * that address still has the same name, file name and line table objects.
  *
+ * The exit snapshot.  The process's exit comes after Py_Finalize, when the program's objects are
+ * gone; so py_check asks the interpreter (Py_AddPendingCall: it runs the call in the main thread,
+ * with the GIL, between two instructions, never inside an allocation) to register py_atexit with
+ * the atexit module, whose handlers run at the start of the finalization, the one registered
+ * first last, before the modules are torn down: py_atexit takes the exit snapshot there, with
+ * the program's objects alive, and the process's own is named final.  A program that leaves by
+ * os._exit or dies of a signal runs no atexit handler, and its exit snapshot is the process's.
+ *
  * Threads.  MEM and OBJ calls hold the GIL; RAW calls may not, and get a traceback only when the
  * calling thread holds it.  The code table is read without a lock and filled under py_lock.
  */
@@ -97,6 +105,14 @@ static int (*api_gil_check)(void);
 static void *(*api_tstate)(void);		/* this thread's (3.12+) or the GIL holder's */
 static void *(*api_own_tstate)(void);		/* PyGILState_GetThisThreadState */
 static const char *(*api_utf8)(void *, ssize_t *);
+static int (*api_pending)(int (*)(void *), void *);	/* Py_AddPendingCall */
+static void *(*api_import)(const char *);		/* PyImport_ImportModule */
+static void *(*api_attr)(void *, const char *);		/* PyObject_GetAttrString */
+static void *(*api_cfunction)(void *, void *, void *);	/* PyCFunction_NewEx */
+static void *(*api_call)(void *, void *);		/* PyObject_CallOneArg */
+static void *(*api_none)(const char *, ...);		/* Py_BuildValue, for None */
+static void (*api_decref)(void *);			/* Py_DecRef */
+static void (*api_err_clear)(void);			/* PyErr_Clear */
 static void *(*api_domain_malloc[3])(size_t);
 static void (*api_domain_free[3])(void *);
 static uintptr_t code_type;			/* &PyCode_Type */
@@ -573,6 +589,55 @@ py_wrap(int d)
 	api_set(d, &ours);
 }
 
+/* atexit's handler: the exit snapshot at the start of the finalization.  Returns None. */
+static void *
+py_atexit(void *self, void *unused)
+{
+	(void)self;
+	(void)unused;
+	if (hooks_tracing()) {
+		hs_busy = 1;
+		snap_py_exit();
+		hs_busy = 0;
+	}
+	return api_none("");
+}
+
+/* PyMethodDef, as CPython declares it; METH_NOARGS. */
+static struct {
+	const char *name;
+	void *(*meth)(void *, void *);
+	int flags;
+	const char *doc;
+} py_atexit_def = { "heapscope_exit", py_atexit, 0x4, NULL };
+
+/*
+ * The pending call: registers py_atexit with the atexit module; a failure only costs the early
+ * exit snapshot, and is told.  The blocks it makes (the function object, and atexit's entry for
+ * it) are recorded as any: they hold references, which the leak scan must see, and are counted
+ * in pymalloc's pools, which the snapshot's pools must match.
+ */
+static int
+py_register(void *arg)
+{
+	void *atexit = NULL, *reg = NULL, *fn = NULL, *r = NULL;
+
+	(void)arg;
+	if ((atexit = api_import("atexit")) != NULL && (reg = api_attr(atexit, "register")) != NULL &&
+	    (fn = api_cfunction(&py_atexit_def, NULL, NULL)) != NULL)
+		r = api_call(reg, fn);
+	if (r == NULL) {
+		api_err_clear();
+		log_warn("cannot register with atexit: the exit snapshot comes after the "
+		    "interpreter's finalization");
+	}
+	api_decref(r);
+	api_decref(fn);
+	api_decref(reg);
+	api_decref(atexit);
+	return 0;
+}
+
 /*
  * After start-up: wraps again each domain whose allocator PYTHONMALLOC or -X dev replaced.
  * Called by the hooks while py_pending is set; does its work at the first call that finds the
@@ -602,6 +667,9 @@ py_check(void)
 		if (!(py_probe_hit & (1 << d)))
 			py_wrap(d);
 	}
+	if (api_pending(py_register, NULL) != 0)
+		log_warn("cannot register with atexit: the exit snapshot comes after the "
+		    "interpreter's finalization");
 	hooks_enter(was);
 }
 
@@ -644,6 +712,14 @@ py_init(void)
 		api_tstate = py_sym("_PyThreadState_UncheckedGet");
 	api_own_tstate = py_sym("PyGILState_GetThisThreadState");
 	api_utf8 = py_sym("PyUnicode_AsUTF8AndSize");
+	api_pending = py_sym("Py_AddPendingCall");
+	api_import = py_sym("PyImport_ImportModule");
+	api_attr = py_sym("PyObject_GetAttrString");
+	api_cfunction = py_sym("PyCFunction_NewEx");
+	api_call = py_sym("PyObject_CallOneArg");
+	api_none = py_sym("Py_BuildValue");
+	api_decref = py_sym("Py_DecRef");
+	api_err_clear = py_sym("PyErr_Clear");
 	code_type = (uintptr_t)py_sym("PyCode_Type");
 	py.type_type = (uintptr_t)py_sym("PyType_Type");
 	for (d = 0; d < 3; d++) {
@@ -655,7 +731,9 @@ py_init(void)
 	if (lay == NULL || *version >> 24 != 3 || api_get == NULL || api_arena_get == NULL ||
 	    api_arena_set == NULL || api_initialized == NULL || api_gil_check == NULL ||
 	    api_tstate == NULL || api_own_tstate == NULL || api_utf8 == NULL || code_type == 0 ||
-	    py.type_type == 0) {
+	    py.type_type == 0 || api_pending == NULL || api_import == NULL || api_attr == NULL ||
+	    api_cfunction == NULL || api_call == NULL || api_none == NULL || api_decref == NULL ||
+	    api_err_clear == NULL) {
 		log_warn("CPython %lu.%lu is not one heapscope knows (3.11 to 3.13): Python mode "
 		    "is off", *version >> 24, *version >> 16 & 0xff);
 		return;

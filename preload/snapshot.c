@@ -43,6 +43,11 @@ static uint32_t snap_written_gen;	/* site_gen of the last snapshot written, 0 fo
 static _Atomic pid_t snap_writer_tid;	/* kernel tid of the writer thread, 0 if none: the leak
 					   scan neither stops nor scans it */
 
+static const char *snap_exit_trigger = HS_TRIGGER_EXIT; /* the process's exit snapshot's:
+					   final once a CPython's finalization had one */
+static int snap_ending;			/* 1 once the process's exit snapshot began: tracing
+					   stops after it, so it is written in place */
+
 #define SNAP_FATAL_WAIT 5	/* seconds a fatal signal waits for the exit snapshot */
 #define SNAP_TICK_NS 100000000	/* between the writer thread's ticks (snap_tick) */
 
@@ -300,7 +305,7 @@ snap_collect(struct snap_data *d, int scan, char **cause)
 	d->nstacks = stack_count();
 	d->nthreads = thread_count;
 	d->gen = atomic_load(&site_gen);
-	d->inplace = strcmp(d->trigger, HS_TRIGGER_EXIT) == 0 || thread_alone();
+	d->inplace = snap_ending || thread_alone();
 	d->tids = mem_map(((size_t)d->nthreads + 1) * sizeof *d->tids);
 	if (d->full) {
 		d->nblocks_cap = table_count();
@@ -456,6 +461,21 @@ out:
 	pthread_mutex_unlock(&snap_lock);
 }
 
+/*
+ * Takes the exit snapshot of a traced CPython, at the start of its finalization (python.c's
+ * atexit handler, with the program's objects alive); the process's own exit snapshot is then
+ * named final.  The caller has set the re-entry guard.
+ */
+void
+snap_py_exit(void)
+{
+	assert(hs_busy);
+	if (getpid() != hs_pid || strcmp(snap_exit_trigger, HS_TRIGGER_EXIT) != 0)
+		return;		/* a vfork child's, or taken already */
+	snap_take(HS_TRIGGER_EXIT, NULL, 1);
+	snap_exit_trigger = HS_TRIGGER_FINAL;
+}
+
 /* Takes the exit snapshot and stops tracing; the caller has set the re-entry guard. */
 void
 snap_exit(void)
@@ -463,7 +483,8 @@ snap_exit(void)
 	assert(hs_busy);
 	if (getpid() != hs_pid)
 		return;		/* a vfork child: the state is its parent's */
-	snap_take(HS_TRIGGER_EXIT, NULL, 1);
+	snap_ending = 1;
+	snap_take(snap_exit_trigger, NULL, 1);
 	atomic_store(&hs_state, HS_OFF);
 }
 
@@ -656,6 +677,7 @@ snap_child(void)
 	thread_atfork_child();
 	store_atfork_child();
 	snap_written_gen = 0;	/* the child's database starts empty */
+	snap_exit_trigger = HS_TRIGGER_EXIT;
 	peak_atfork_child();
 	sem_init(&snap_wake, 0, 0);
 	sem_init(&snap_done, 0, 0);
